@@ -1,0 +1,57 @@
+"""Serialisation between ``WrappedEvent`` and the storage-level ``RawEvent``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from event_sourcery._core.encryption import Encryption
+from event_sourcery._core.records import Context, RawEvent, Recorded, RecordedRaw, WrappedEvent
+from event_sourcery._core.registry import EventRegistry
+from event_sourcery._core.stream_id import StreamId
+
+
+class Serde:
+    """Turns events into JSON-ready ``RawEvent`` records (encrypting) and back (decrypting)."""
+
+    def __init__(self, registry: EventRegistry, encryption: Encryption) -> None:
+        self.registry = registry
+        self.encryption = encryption
+
+    def serialize(self, event: WrappedEvent[Any], stream_id: StreamId) -> RawEvent:
+        return RawEvent(
+            uuid=event.uuid,
+            stream_id=stream_id,
+            created_at=event.created_at,
+            name=self.registry.name_for_type(type(event.event)),
+            data=self.encryption.encrypt(event.event, stream_id),
+            context=event.context.model_dump(mode="json"),
+            version=event.version,
+        )
+
+    def serialize_many(
+        self, events: Iterable[WrappedEvent[Any]], stream_id: StreamId
+    ) -> list[RawEvent]:
+        return [self.serialize(event, stream_id) for event in events]
+
+    def deserialize(self, event: RawEvent) -> WrappedEvent[Any]:
+        event_type = self.registry.type_for_name(event.name)
+        data = self.encryption.decrypt(event_type, event.data, event.stream_id)
+        return WrappedEvent(
+            event=event_type.model_validate(data),
+            version=event.version,
+            uuid=event.uuid,
+            created_at=event.created_at,
+            context=Context(**event.context),
+        )
+
+    def deserialize_many(self, events: Iterable[RawEvent]) -> list[WrappedEvent[Any]]:
+        return [self.deserialize(event) for event in events]
+
+    def deserialize_record(self, record: RecordedRaw) -> Recorded:
+        return Recorded(
+            wrapped_event=self.deserialize(record.entry),
+            stream_id=record.entry.stream_id,
+            position=record.position,
+            tenant_id=record.tenant_id,
+        )

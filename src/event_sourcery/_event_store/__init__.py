@@ -1,0 +1,1 @@
+"""Compatibility: the one private upstream path users import (``event.dto.Context``)."""

@@ -1,0 +1,1 @@
+"""Objects users hold (event store, outbox, subscriber, listeners): they orchestrate strategies."""

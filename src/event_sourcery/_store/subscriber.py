@@ -1,0 +1,104 @@
+"""The subscription builder: ``start_from`` → optional filter → ``build_iter``/``build_batch``."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from event_sourcery._core.cursor import Seconds, timebox
+from event_sourcery._core.records import Position, Recorded, RecordedRaw
+from event_sourcery._core.serde import Serde
+from event_sourcery._core.strategies import SubscriptionStrategy
+from event_sourcery.exceptions import IllegalCategoryName, MissingStartPosition
+
+
+class BuildPhase(ABC):
+    """The last step: build an iterator of records or of batches."""
+
+    @abstractmethod
+    def build_iter(self, timelimit: Seconds | timedelta) -> Iterator[Recorded | None]:
+        """Infinite iterator: the next record, or ``None`` when none came within ``timelimit``."""
+
+    @abstractmethod
+    def build_batch(self, size: int, timelimit: Seconds | timedelta) -> Iterator[list[Recorded]]:
+        """Infinite iterator of batches: full ones at once, else what came within ``timelimit``."""
+
+
+class FilterPhase(BuildPhase):
+    """Optionally narrow the subscription to a category or to event types."""
+
+    @abstractmethod
+    def to_category(self, category: str) -> BuildPhase: ...
+
+    @abstractmethod
+    def to_events(self, events: list[type[Any]]) -> BuildPhase: ...
+
+
+class PositionPhase(ABC):
+    """The first step: where the subscription starts (exclusive)."""
+
+    @abstractmethod
+    def start_from(self, position: Position) -> FilterPhase: ...
+
+
+class SubscriptionBuilder(PositionPhase, FilterPhase):
+    """Builds a subscription over a ``SubscriptionStrategy``; mutates and returns itself."""
+
+    def __init__(self, serde: Serde, strategy: SubscriptionStrategy) -> None:
+        self._serde = serde
+        self._strategy = strategy
+        self._start_from: Position | None = None
+        self._category: str | None = None
+        self._events: list[str] | None = None
+
+    def start_from(self, position: Position) -> SubscriptionBuilder:
+        if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+            raise ValueError(f"start_from needs a position (an int >= 0), got {position!r}")
+        self._start_from = position
+        return self
+
+    def to_category(self, category: str) -> SubscriptionBuilder:
+        self._require_start()
+        if not isinstance(category, str):
+            raise IllegalCategoryName(f"Category must be a string, got {type(category).__name__}")
+        self._category = category
+        return self
+
+    def to_events(self, events: list[type[Any]]) -> SubscriptionBuilder:
+        self._require_start()
+        self._events = [self._serde.registry.name_for_type(event) for event in events]
+        return self
+
+    def build_iter(self, timelimit: Seconds | timedelta) -> Iterator[Recorded | None]:
+        batches = self._batches(1, timebox(timelimit))
+        return (self._serde.deserialize_record(b[0]) if b else None for b in batches)
+
+    def build_batch(self, size: int, timelimit: Seconds | timedelta) -> Iterator[list[Recorded]]:
+        batches = self._batches(size, timebox(timelimit))
+        return ([self._serde.deserialize_record(r) for r in batch] for batch in batches)
+
+    def _batches(self, size: int, timelimit: timedelta) -> Iterator[list[RecordedRaw]]:
+        start = self._require_start()
+        if size < 1:
+            raise ValueError(f"Batch size must be at least 1, got {size}")
+        if self._category is not None:
+            return self._strategy.subscribe_to_category(
+                start_from=start, batch_size=size, timelimit=timelimit, category=self._category
+            )
+        if self._events is not None:
+            return self._strategy.subscribe_to_events(
+                start_from=start, batch_size=size, timelimit=timelimit, events=self._events
+            )
+        return self._strategy.subscribe_to_all(
+            start_from=start, batch_size=size, timelimit=timelimit
+        )
+
+    def _require_start(self) -> Position:
+        if self._start_from is None:
+            raise MissingStartPosition(
+                "Call start_from(position) first: start_from(0) reads from the beginning, "
+                "start_from(event_store.position or 0) reads only new events"
+            )
+        return self._start_from

@@ -1,0 +1,166 @@
+"""Every exception the library raises on purpose.
+
+The upstream names and hierarchy are kept (SPEC §13); the additions below subclass the matching
+built-in as well (``TypeError``, ``ValueError``, ``KeyError``) so code that caught the built-in
+error the existing library leaked keeps working.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+
+class EventStoreException(Exception):
+    """Base class of the event store's domain errors."""
+
+
+class ConcurrentStreamWriteError(EventStoreException):
+    """The stream changed since it was read: wrong expected version or a version collision."""
+
+
+class AnotherStreamWithThisNameButOtherIdExists(EventStoreException):
+    """A stream with this name (same category and tenant) already exists with another uuid."""
+
+
+class IllegalCategoryName(EventStoreException):
+    """The stream category cannot be stored (not a string, too long, or illegal characters)."""
+
+
+class IllegalTenantId(EventStoreException):
+    """The tenant id cannot be stored (not a string, too long, or illegal characters)."""
+
+
+class VersioningMismatch(EventStoreException):
+    """The append's versioning mode does not match the stream's."""
+
+
+class ExpectedVersionUsedOnVersionlessStream(VersioningMismatch):
+    """An integer ``expected_version`` was given for a stream created with ``NO_VERSIONING``."""
+
+
+class NoExpectedVersionGivenOnVersionedStream(VersioningMismatch):
+    """``NO_VERSIONING`` was given for a stream that has versions."""
+
+
+class VersionsDoNotMatchVersioning(VersioningMismatch, ValueError):
+    """A batch mixes versioned and unversioned events, or its versions contradict the mode.
+
+    Under ``NO_VERSIONING`` every event must have ``version=None``; under an integer
+    ``expected_version`` every event must have an integer version.
+    """
+
+
+@dataclass
+class IncompatibleUuidAndName(EventStoreException):
+    """The given uuid is not the one derived from the given stream name."""
+
+    received: UUID
+    expected: UUID
+    name: str
+
+    def __post_init__(self) -> None:
+        super().__init__(self.received, self.expected, self.name)
+
+
+class StreamNotFound(EventStoreException, LookupError):
+    """The operation needs an existing stream (e.g. saving a snapshot) and there is none."""
+
+
+class NothingToAppend(EventStoreException, ValueError):
+    """``append`` was called without any event."""
+
+
+class NotAnEvent(EventStoreException, TypeError):
+    """``append`` got something that is not an ``Event`` or a ``WrappedEvent``."""
+
+
+class MixedEventKinds(EventStoreException, TypeError):
+    """One ``append`` call mixed bare ``Event`` objects with ``WrappedEvent`` objects."""
+
+
+class UnknownEventName(EventStoreException, KeyError):
+    """A stored event's type name is not registered (still a ``KeyError`` for compatibility)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return (
+            f"No event type is registered under the name {self.name!r}: import the module "
+            "that defines it or add it to the EventRegistry"
+        )
+
+
+class UnregisteredEventType(EventStoreException, KeyError):
+    """An event type is not (and cannot be) registered (still a ``KeyError``)."""
+
+    def __init__(self, event_type: type, reason: str = "") -> None:
+        super().__init__(event_type)
+        self.event_type = event_type
+        self.reason = reason
+
+    def __str__(self) -> str:
+        name = getattr(self.event_type, "__qualname__", repr(self.event_type))
+        message = f"{name} is not registered in the EventRegistry"
+        return f"{message}: {self.reason}" if self.reason else message
+
+
+class InvalidTimelimit(EventStoreException, ValueError):
+    """A subscription time limit below 100 milliseconds."""
+
+
+class MissingStartPosition(EventStoreException, TypeError):
+    """A subscription was filtered or built before ``start_from`` was called."""
+
+
+class PrivacyError(EventStoreException):
+    """Base class of encryption and crypto-shredding errors."""
+
+
+@dataclass
+class KeyNotFoundError(PrivacyError):
+    """No encryption key is stored for the data subject (store one before appending)."""
+
+    subject_id: str
+
+    def __post_init__(self) -> None:
+        super().__init__(self.subject_id)
+
+
+@dataclass
+class NoSubjectIdFound(PrivacyError):
+    """An event has encrypted fields but neither a subject field value nor a stream name."""
+
+    stream_id: UUID
+
+    def __post_init__(self) -> None:
+        super().__init__(self.stream_id)
+
+
+class DecryptionFailed(PrivacyError):
+    """A ciphertext could not be decrypted: tampered data or a wrong key."""
+
+
+class AmbiguousDataSubject(PrivacyError, TypeError):
+    """An event type marks more than one field as its ``DataSubject``."""
+
+
+class ClassModuleUnavailable(Exception):
+    """The module of an event class cannot be determined, so it has no default name."""
+
+
+class DuplicatedEvent(Exception):
+    """An event type, or its name, is already registered."""
+
+
+class EventNameInherited(DuplicatedEvent, KeyError):
+    """An event class inherits ``__event_name__`` from a parent, so the two would collide."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class NoProviderConfigured(Exception):
+    """A backend component was used before the backend was configured."""

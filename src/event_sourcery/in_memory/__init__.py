@@ -1,0 +1,1 @@
+"""The in-memory backend: thread-safe, for tests, demos and embedded use."""

@@ -1,0 +1,1 @@
+"""The behaviour contract every backend passes (one module per SPEC area)."""

@@ -1,0 +1,69 @@
+"""Backend factories for the contract suite.
+
+Each factory says how to make a configured backend, how to commit and roll back the caller's
+transaction (a no-op in memory; the session on SQL backends), which pytest marks it needs and
+which capabilities it lacks, with the reason. A backend joins the suite by adding a factory to
+``FACTORIES``. Tests never ask which backend they run on: they declare the capability they need
+with ``@pytest.mark.requires(Capability.X)`` and the fixture skips with the factory's reason.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from event_sourcery.backend import Backend, InMemoryBackend, InMemoryConfig
+
+
+class Capability(enum.Enum):
+    """Rules a backend may be unable to support (each absence carries a reason)."""
+
+    IN_TRANSACTION_LISTENERS = "in-transaction listeners"
+    NO_VERSIONING = "versionless streams"
+    STREAM_NAMES_STORED = "stream names stored with the stream"
+    NAME_CONFLICT_DETECTION = "detect a name used by a stream with another uuid"
+    ROLLBACK = "the caller's transaction can be rolled back"
+
+
+@dataclass(frozen=True)
+class BackendFactory:
+    """How the contract suite makes and drives one backend."""
+
+    name: str
+    marks: tuple[Any, ...] = ()
+    missing: dict[Capability, str] = field(default_factory=dict)
+
+    @contextmanager
+    def make(self, *, outbox_attempts: int = 3) -> Iterator[Backend]:
+        raise NotImplementedError
+
+    def commit(self, backend: Backend) -> None:
+        """Commit the caller's transaction (no-op where every append is durable at once)."""
+
+    def rollback(self, backend: Backend) -> None:
+        """Roll back the caller's transaction."""
+
+    def supports(self, capability: Capability) -> bool:
+        return capability not in self.missing
+
+
+@dataclass(frozen=True)
+class InMemoryFactory(BackendFactory):
+    name: str = "in_memory"
+    missing: dict[Capability, str] = field(
+        default_factory=lambda: {
+            Capability.ROLLBACK: "in-memory appends have no caller-owned transaction to roll back",
+        }
+    )
+
+    @contextmanager
+    def make(self, *, outbox_attempts: int = 3) -> Iterator[Backend]:
+        yield InMemoryBackend().configure(InMemoryConfig(outbox_attempts=outbox_attempts))
+
+
+FACTORIES: list[BackendFactory] = [InMemoryFactory()]
