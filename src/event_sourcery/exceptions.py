@@ -16,7 +16,18 @@ class EventStoreException(Exception):
 
 
 class ConcurrentStreamWriteError(EventStoreException):
-    """The stream changed since it was read: wrong expected version or a version collision."""
+    """The stream changed since it was read: wrong expected version or a version collision.
+
+    Raised with ``(stored_version, expected_version)`` for a wrong expected version, or with a
+    message for a version collision.
+    """
+
+    def __str__(self) -> str:
+        if len(self.args) == 2 and not any(isinstance(arg, str) for arg in self.args):
+            stored, expected = self.args
+            found = "does not exist" if stored is None else f"is at version {stored}"
+            return f"Expected the stream at version {expected}, but it {found}"
+        return super().__str__()
 
 
 class AnotherStreamWithThisNameButOtherIdExists(EventStoreException):
@@ -67,8 +78,8 @@ class StreamNotFound(EventStoreException, LookupError):
     """The operation needs an existing stream (e.g. saving a snapshot) and there is none."""
 
 
-class NothingToAppend(EventStoreException, ValueError):
-    """``append`` was called without any event."""
+class NothingToAppend(EventStoreException, ValueError, IndexError):
+    """``append`` was called without any event (``IndexError`` is what upstream leaked)."""
 
 
 class NotAnEvent(EventStoreException, TypeError):

@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
 from event_sourcery.backend import Backend, InMemoryBackend, InMemoryConfig
 
 

@@ -47,6 +47,8 @@ class EncryptedField:
     marker: Encrypted
     text_only: bool
     """The field only accepts strings (so an old-format plaintext is kept verbatim)."""
+    nullable: bool = False
+    """The field also accepts ``None`` (so a ``null`` plaintext reads as ``None``)."""
 
     @property
     def dotted(self) -> str:
@@ -81,7 +83,9 @@ def _encrypted_fields(
     for name, annotation, metadata in _fields_of(model):
         marker = next((m for m in metadata if isinstance(m, Encrypted)), None)
         if marker is not None:
-            yield EncryptedField((*prefix, name), marker, _accepts_only_text(annotation))
+            yield EncryptedField(
+                (*prefix, name), marker, _accepts_only_text(annotation), _accepts_none(annotation)
+            )
             continue
         path, nested = _nested_model((*prefix, name), annotation)
         if nested is not None and nested not in seen:
@@ -130,6 +134,13 @@ def _nested_model(path: tuple[str, ...], annotation: Any) -> tuple[tuple[str, ..
     ):
         return path, annotation
     return path, None
+
+
+def _accepts_none(annotation: Any) -> bool:
+    annotation, _ = _split_annotated(annotation)
+    if get_origin(annotation) in (Union, types.UnionType):
+        return type(None) in get_args(annotation)
+    return annotation is None or annotation is type(None)
 
 
 def _accepts_only_text(annotation: Any) -> bool:

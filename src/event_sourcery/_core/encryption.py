@@ -108,8 +108,8 @@ def _from_text(plain: Any, spec: EncryptedField) -> Any:
         value = json.loads(plain)
     except ValueError:
         return plain  # the existing library stored plain strings unquoted
-    if spec.text_only and value is not None and not isinstance(value, str):
-        return plain  # e.g. "12345" written unquoted by the existing library
+    if spec.text_only and not isinstance(value, str) and (value is not None or not spec.nullable):
+        return plain  # e.g. "12345" or "null" written unquoted by the existing library
     return value
 
 

@@ -58,7 +58,13 @@ class StreamUUID(UUID):
 
 
 def _rebuild(cls: type[StreamUUID], value: int, state: dict[str, Any]) -> StreamUUID:
-    return cls(UUID(int=value), **state)
+    """Restore a pickled id as it was: no re-validation of the name (see ``trusted_stream_id``)."""
+    rebuilt = object.__new__(cls)
+    object.__setattr__(rebuilt, "int", value)
+    object.__setattr__(rebuilt, "is_safe", _uuid.SafeUUID.unknown)
+    for key, item in state.items():
+        object.__setattr__(rebuilt, key, item)
+    return rebuilt
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -125,7 +125,11 @@ def plan_stored_version(
     elif versioning.expected_version:
         raise ConcurrentStreamWriteError(None, versioning.expected_version)
     new_version = versioning.initial_version
-    if exists and stored_version is not None and new_version is not None:
-        # A pre-numbered batch may fill a gap below the stored version: never roll it back.
+    if new_version is None:
+        return None
+    # A pre-numbered batch may be unsorted or fill a gap below the stored version: the stored
+    # version is the highest version of the stream and never moves back.
+    new_version = max([new_version, *(v for v in versions if v is not None)])
+    if exists and stored_version is not None:
         return max(stored_version, new_version)
     return new_version

@@ -74,8 +74,10 @@ class InMemoryStorageStrategy(StorageStrategy):
             if stream_id.name and not stream.stream_id.name:
                 stream.stream_id = _canonical(stream_id, stream_id.name)
             records = []
+            canonical = stream.stream_id
             for event in events:
-                event = dataclasses.replace(event, stream_id=stream.stream_id)
+                if event.stream_id is not canonical:
+                    event = dataclasses.replace(event, stream_id=canonical)
                 position = len(storage.log) + 1
                 record = RecordedRaw(entry=event, position=position, tenant_id=self._tenant_id)
                 storage.log.append(record)
@@ -170,4 +172,8 @@ class InMemoryStorageStrategy(StorageStrategy):
 
 def _canonical(stream_id: StreamId, name: str | None) -> StreamId:
     """The id records carry: the stream's known name and ``None`` for the empty category."""
-    return trusted_stream_id(stream_id, name or stream_id.name, stream_id.category or None)
+    name = name or stream_id.name
+    category = stream_id.category or None
+    if type(stream_id) is StreamId and stream_id.name == name and stream_id.category == category:
+        return stream_id
+    return trusted_stream_id(stream_id, name, category)

@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed beside a reference measured in the same run."""
