@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -203,6 +204,28 @@ def test_singleton_builds_once_under_concurrent_first_access() -> None:
 
     assert len(calls) == 1
     assert all(result is results[0] for result in results)
+
+
+def test_a_caller_waiting_for_the_first_singleton_build_gets_its_result() -> None:
+    calls: list[int] = []
+    waiter_results: list[Service] = []
+    waiter: list[threading.Thread] = []
+
+    def slow(_c: Any) -> Service:
+        calls.append(1)
+        thread = threading.Thread(target=lambda: waiter_results.append(provider(None)))
+        thread.start()
+        waiter.append(thread)
+        time.sleep(0.05)  # the second caller now waits for the build in progress
+        return Service("first")
+
+    provider = singleton(slow)
+
+    built = provider(None)
+    waiter[0].join(timeout=5)
+
+    assert waiter_results == [built]
+    assert calls == [1]
 
 
 def test_not_configured_raises_no_provider_configured_with_the_message_when_resolved() -> None:

@@ -338,6 +338,8 @@ def test_nested_fields_under_a_null_or_non_list_value_are_skipped() -> None:
 
     assert data == {"owner": "o", "inner": None, "many": None}
     assert encryption.decrypt(Outer, data, StreamId()) == data
+    odd_shape = {"owner": "o", "inner": None, "many": {"code": "not a list"}}
+    assert encryption.decrypt(Outer, odd_shape, StreamId()) == odd_shape  # validation reports it
 
 
 @pytest.mark.parametrize(

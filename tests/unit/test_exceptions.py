@@ -138,3 +138,9 @@ def test_concurrent_write_error_can_carry_stored_and_expected_versions() -> None
     assert error.args == (3, 5)
     assert "3" in str(error)
     assert "5" in str(error)
+
+
+def test_concurrent_write_error_can_carry_a_message() -> None:
+    error = ex.ConcurrentStreamWriteError("Versions [2] already exist in the stream")
+
+    assert str(error) == "Versions [2] already exist in the stream"

@@ -52,6 +52,18 @@ class ClashB(Event):
     __event_name__ = "unit-tests.registry.clash"
 
 
+class DiamondLeft(Event):
+    pass
+
+
+class DiamondRight(Event):
+    pass
+
+
+class Diamond(DiamondLeft, DiamondRight):
+    """Reachable from ``Event`` along two paths."""
+
+
 class Address(BaseModel):
     street: Annotated[str, Encrypted(mask_value="")]
     city: str
@@ -132,6 +144,14 @@ def test_a_new_registry_knows_every_event_class_defined_so_far() -> None:
     assert registry.type_for_name("unit-tests.registry.RenamedChild") is RenamedChild
 
 
+def test_a_class_reachable_along_two_inheritance_paths_is_registered_once() -> None:
+    registry = EventRegistry()
+
+    assert Diamond in registry
+    assert registry.type_for_name("tests.unit.test_registry.Diamond") is Diamond
+    assert registry.type_for_name("tests.unit.test_registry.DiamondLeft") is DiamondLeft
+
+
 def test_the_construction_scan_keeps_the_first_of_two_classes_sharing_a_name() -> None:
     registry = EventRegistry()
 
@@ -209,6 +229,37 @@ def test_classes_defined_after_the_registry_are_found_lazily_by_type_and_by_name
     assert Later not in registry
     assert registry.name_for_type(Later) == "unit-tests.registry.Later"
     assert registry.type_for_name("unit-tests.registry.LaterToo") is LaterToo
+
+
+def test_a_class_defined_without_the_subclass_hook_is_registered_on_lookup() -> None:
+    class Quiet(Event):
+        __event_name__ = "unit-tests.registry.Quiet"
+
+        def __init_subclass__(cls, **kwargs: object) -> None:
+            pass  # does not call Event.__init_subclass__, so no rescan is triggered
+
+    registry = EventRegistry()
+    assert Quiet in registry
+
+    class Silent(Quiet):
+        __event_name__ = "unit-tests.registry.Silent"
+
+    assert Silent not in registry
+    assert registry.name_for_type(Silent) == "unit-tests.registry.Silent"
+    assert registry.type_for_name("unit-tests.registry.Silent") is Silent
+
+
+def test_encrypted_fields_of_a_later_event_class_are_found_lazily() -> None:
+    registry = EventRegistry()
+
+    class LateSecret(Event):
+        __event_name__ = "unit-tests.registry.LateSecret"
+
+        owner: Annotated[str, DataSubject]
+        secret: Annotated[str, Encrypted(mask_value="")]
+
+    assert registry.encrypted_fields(of=LateSecret) == {"secret": Encrypted(mask_value="")}
+    assert registry.subject_filed("secret", of=LateSecret) == "owner"
 
 
 def test_a_later_class_whose_name_is_taken_explains_why_it_is_unregistered() -> None:

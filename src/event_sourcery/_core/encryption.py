@@ -116,13 +116,10 @@ def _from_text(plain: Any, spec: EncryptedField) -> Any:
 def _locations(data: Any, path: tuple[str, ...]) -> Iterator[tuple[Any, Any]]:
     """(container, key) pairs of every value at ``path`` (``[]`` segments fan out over lists)."""
     head, rest = path[0], path[1:]
-    if head == LIST_ITEMS:
+    if head == LIST_ITEMS:  # never last: only named fields are marked Encrypted
         if isinstance(data, list):
-            for index, item in enumerate(data):
-                if rest:
-                    yield from _locations(item, rest)
-                else:
-                    yield data, index
+            for item in data:
+                yield from _locations(item, rest)
         return
     if not isinstance(data, dict) or head not in data:
         return
