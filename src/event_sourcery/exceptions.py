@@ -74,6 +74,13 @@ class IncompatibleUuidAndName(EventStoreException):
         super().__init__(self.received, self.expected, self.name)
 
 
+class BackendUnavailable(EventStoreException):
+    """The storage (database, server) could not be reached or the connection was lost.
+
+    Nothing of the failed operation is stored; roll back and retry on a fresh session.
+    """
+
+
 class StreamNotFound(EventStoreException, LookupError):
     """The operation needs an existing stream (e.g. saving a snapshot) and there is none."""
 

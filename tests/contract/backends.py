@@ -13,9 +13,16 @@ import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
 from event_sourcery.backend import Backend, InMemoryBackend, InMemoryConfig
+from event_sourcery_sqlalchemy import SQLAlchemyBackend, SQLAlchemyConfig
+from tests.contract import databases
 
 
 class Capability(enum.Enum):
@@ -64,4 +71,41 @@ class InMemoryFactory(BackendFactory):
         yield InMemoryBackend().configure(InMemoryConfig(outbox_attempts=outbox_attempts))
 
 
-FACTORIES: list[BackendFactory] = [InMemoryFactory()]
+@dataclass(frozen=True)
+class SqlAlchemyFactory(BackendFactory):
+    """A SQLAlchemy backend on a real database; the test owns the session's transaction."""
+
+    url: str = ""
+
+    def engine(self) -> Engine:
+        if self.url == "sqlite":
+            return databases.sqlite_engine()
+        return databases.require_server(self.url)
+
+    @contextmanager
+    def make(self, *, outbox_attempts: int = 3) -> Iterator[Backend]:
+        engine = self.engine()
+        session = Session(engine)
+        config = SQLAlchemyConfig(
+            outbox_attempts=outbox_attempts, gap_retry_interval=timedelta(milliseconds=50)
+        )
+        try:
+            yield SQLAlchemyBackend().configure(session, config)
+        finally:
+            session.rollback()
+            session.close()
+            databases.clean(engine)
+
+    def commit(self, backend: Backend) -> None:
+        backend[Session].commit()
+
+    def rollback(self, backend: Backend) -> None:
+        backend[Session].rollback()
+
+
+FACTORIES: list[BackendFactory] = [
+    InMemoryFactory(),
+    SqlAlchemyFactory(name="sqlite", url="sqlite"),
+    SqlAlchemyFactory(name="postgres", url=databases.POSTGRES_URL, marks=(pytest.mark.postgres,)),
+    SqlAlchemyFactory(name="mariadb", url=databases.MARIADB_URL, marks=(pytest.mark.mariadb,)),
+]

@@ -1,0 +1,28 @@
+"""SQLAlchemy backend: SQLite, PostgreSQL and MariaDB/MySQL through one ``Session``."""
+
+from event_sourcery_sqlalchemy import models
+from event_sourcery_sqlalchemy.backend import SQLAlchemyBackend, SQLAlchemyConfig
+from event_sourcery_sqlalchemy.event_store import SqlAlchemyStorageStrategy
+from event_sourcery_sqlalchemy.models import (
+    BaseEvent,
+    BaseOutboxEntry,
+    BaseProjectorCursor,
+    BaseSnapshot,
+    BaseStream,
+    configure_models,
+)
+from event_sourcery_sqlalchemy.models_set import Models
+
+__all__ = [
+    "BaseEvent",
+    "BaseOutboxEntry",
+    "BaseProjectorCursor",
+    "BaseSnapshot",
+    "BaseStream",
+    "Models",
+    "SQLAlchemyBackend",
+    "SQLAlchemyConfig",
+    "SqlAlchemyStorageStrategy",
+    "configure_models",
+    "models",
+]

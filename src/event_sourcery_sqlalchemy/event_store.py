@@ -1,0 +1,337 @@
+"""``SqlAlchemyStorageStrategy``: streams and events in the caller's session and transaction.
+
+The library only flushes and executes; the caller commits or rolls back. Every statement is
+scoped to the strategy's tenant. The versioning rule comes from the core
+(``plan_stored_version``); this module only reads what it needs and applies the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+from typing_extensions import Self
+
+from event_sourcery._core.records import Position, RawEvent, RecordedRaw
+from event_sourcery._core.strategies import StorageStrategy
+from event_sourcery._core.stream_id import DEFAULT_TENANT, StreamId, TenantId, trusted_stream_id
+from event_sourcery._core.stream_window import latest_snapshot, stream_window
+from event_sourcery._core.versioning import Versioning, plan_stored_version
+from event_sourcery.exceptions import (
+    AnotherStreamWithThisNameButOtherIdExists,
+    IllegalCategoryName,
+    IllegalTenantId,
+    StreamNotFound,
+)
+from event_sourcery_sqlalchemy import dialects, wakeup
+from event_sourcery_sqlalchemy.errors import translated_errors
+from event_sourcery_sqlalchemy.models.base import NAME_LENGTH
+from event_sourcery_sqlalchemy.models_set import Models
+
+Enqueue = Callable[[Connection, list[RecordedRaw]], None]
+Dispatch = Callable[..., None]
+
+
+def check_lengths(stream_id: StreamId, tenant_id: TenantId) -> None:
+    """Reject a category, tenant or name longer than its column before touching the database."""
+    if stream_id.category is not None and len(stream_id.category) > NAME_LENGTH:
+        raise IllegalCategoryName(f"Category longer than {NAME_LENGTH} characters")
+    if len(tenant_id) > NAME_LENGTH:
+        raise IllegalTenantId(f"Tenant id longer than {NAME_LENGTH} characters")
+    if stream_id.name is not None and len(stream_id.name) > NAME_LENGTH:
+        raise ValueError(f"Stream name longer than {NAME_LENGTH} characters")
+
+
+class SqlAlchemyStorageStrategy(StorageStrategy):
+    """Stores streams in the tables of ``models`` through ``session``."""
+
+    def __init__(
+        self,
+        session: Session,
+        dispatch: Dispatch,
+        models: Models | None = None,
+        enqueue: Enqueue | None = None,
+        tenant_id: TenantId = DEFAULT_TENANT,
+    ) -> None:
+        self._session = session
+        self._dispatch = dispatch
+        self._models = models or Models()
+        self._enqueue = enqueue
+        self._tenant_id = tenant_id
+        self._streams: Table = self._models.stream_model.__table__  # type: ignore[attr-defined]
+        self._events: Table = self._models.event_model.__table__  # type: ignore[attr-defined]
+        self._snapshots: Table = self._models.snapshot_model.__table__  # type: ignore[attr-defined]
+
+    def _connection(self) -> Connection:
+        return self._session.connection()
+
+    def _find_stream(self, connection: Connection, stream_id: StreamId, lock: bool) -> Any:
+        streams = self._streams
+        query = select(streams.c.id, streams.c.uuid, streams.c.name, streams.c.version).where(
+            streams.c.tenant_id == self._tenant_id,
+            streams.c.category == (stream_id.category or ""),
+            streams.c.uuid == stream_id,
+        )
+        if lock:
+            query = query.with_for_update()
+        return connection.execute(query).first()
+
+    def fetch_events(
+        self, stream_id: StreamId, start: int | None = None, stop: int | None = None
+    ) -> list[RawEvent]:
+        with translated_errors():
+            connection = self._connection()
+            stream = self._find_stream(connection, stream_id, lock=False)
+            if stream is None:
+                return []
+            loaded_id = trusted_stream_id(stream.uuid, stream.name, stream_id.category or None)
+            snapshot = self._latest_snapshot(connection, stream.id, loaded_id, start, stop)
+            events = self._events
+            query = select(
+                events.c.uuid,
+                events.c.created_at,
+                events.c.name,
+                events.c.data,
+                events.c.event_context,
+                events.c.version,
+            ).where(events.c.db_stream_id == stream.id)
+            if start is not None:
+                query = query.where(events.c.version >= start)
+            if stop is not None:
+                query = query.where(events.c.version < stop)
+            if snapshot is not None:
+                query = query.where(events.c.version > snapshot.version)
+            query = query.order_by(events.c.version, events.c.id)
+            rows = [raw_event(row, loaded_id) for row in connection.execute(query)]
+            return stream_window(rows, [snapshot] if snapshot else [], start, stop)
+
+    def _latest_snapshot(
+        self,
+        connection: Connection,
+        db_stream_id: int,
+        stream_id: StreamId,
+        start: int | None,
+        stop: int | None,
+    ) -> RawEvent | None:
+        snapshots = self._snapshots
+        query = select(
+            snapshots.c.uuid,
+            snapshots.c.created_at,
+            snapshots.c.name,
+            snapshots.c.data,
+            snapshots.c.event_context,
+            snapshots.c.version,
+        ).where(snapshots.c.db_stream_id == db_stream_id)
+        if start is not None:
+            query = query.where(snapshots.c.version >= start)
+        if stop is not None:
+            query = query.where(snapshots.c.version < stop)
+        query = query.order_by(snapshots.c.created_at.desc()).limit(1)
+        row = connection.execute(query).first()
+        return latest_snapshot([raw_event(row, stream_id)], start, stop) if row else None
+
+    def insert_events(
+        self, stream_id: StreamId, versioning: Versioning, events: list[RawEvent]
+    ) -> None:
+        check_lengths(stream_id, self._tenant_id)
+        with translated_errors():
+            connection = self._connection()
+            db_stream_id, stored_id = self._prepare_stream(
+                connection, stream_id, versioning, events
+            )
+            records = self._insert_rows(connection, db_stream_id, stored_id, events)
+            if self._enqueue is not None:
+                self._enqueue(connection, records)
+            dialects.notify(connection)
+        wakeup.mark_appended(self._session)
+        self._dispatch(*records)
+
+    def _prepare_stream(
+        self,
+        connection: Connection,
+        stream_id: StreamId,
+        versioning: Versioning,
+        events: list[RawEvent],
+    ) -> tuple[int, StreamId]:
+        """Create or lock the stream row, apply the versioning rule, move the stored version."""
+        versions = [event.version for event in events]
+        self._check_name(connection, stream_id)
+        look_first = dialects.locks_gaps(connection)
+        stream = self._find_stream(connection, stream_id, lock=not look_first)
+        if stream is None:
+            version = plan_stored_version(False, None, versioning, versions)
+            values = {
+                "uuid": stream_id,
+                "name": stream_id.name,
+                "category": stream_id.category or "",
+                "tenant_id": self._tenant_id,
+                "version": version,
+            }
+            created = dialects.create_unless_exists(connection, self._streams, values)
+            stream = self._find_stream(connection, stream_id, lock=True)
+            assert stream is not None
+            if created:
+                return stream.id, trusted_stream_id(
+                    stream_id, stream_id.name, stream_id.category or None
+                )
+            # another transaction created it meanwhile: decide against its committed state
+        elif look_first:
+            stream = self._find_stream(connection, stream_id, lock=True)
+            assert stream is not None
+        taken = self._taken_versions(connection, stream.id, versions)
+        version = plan_stored_version(True, stream.version, versioning, versions, taken)
+        name = stream.name or stream_id.name
+        connection.execute(
+            update(self._streams)
+            .where(self._streams.c.id == stream.id)
+            .values(version=version, name=name)
+        )
+        return stream.id, trusted_stream_id(stream.uuid, name, stream_id.category or None)
+
+    def _check_name(self, connection: Connection, stream_id: StreamId) -> None:
+        if not stream_id.name:
+            return
+        streams = self._streams
+        owner = connection.execute(
+            select(streams.c.uuid).where(
+                streams.c.tenant_id == self._tenant_id,
+                streams.c.category == (stream_id.category or ""),
+                streams.c.name == stream_id.name,
+            )
+        ).scalar()
+        if owner is not None and owner != stream_id:
+            raise AnotherStreamWithThisNameButOtherIdExists(
+                f"Stream {stream_id.name!r} exists with another id in this category and tenant"
+            )
+
+    def _taken_versions(
+        self, connection: Connection, db_stream_id: int, versions: Sequence[int | None]
+    ) -> list[int]:
+        wanted = [v for v in versions if v is not None]
+        if not wanted:
+            return []
+        events = self._events
+        return list(
+            connection.execute(
+                select(events.c.version).where(
+                    events.c.db_stream_id == db_stream_id, events.c.version.in_(wanted)
+                )
+            ).scalars()
+        )
+
+    def _insert_rows(
+        self,
+        connection: Connection,
+        db_stream_id: int,
+        stored_id: StreamId,
+        events: list[RawEvent],
+    ) -> list[RecordedRaw]:
+        tx_id = dialects.writer_tx_id(connection)
+        rows = [
+            {
+                "uuid": event.uuid,
+                "created_at": event.created_at,
+                "name": event.name,
+                "data": event.data,
+                "event_context": event.context,
+                "version": event.version,
+                "db_stream_id": db_stream_id,
+            }
+            for event in events
+        ]
+        statement = insert(self._events)
+        if tx_id is not None:
+            statement = statement.values(tx_id=tx_id)
+        if connection.dialect.insert_executemany_returning_sort_by_parameter_order:
+            result = connection.execute(
+                statement.returning(self._events.c.id, sort_by_parameter_order=True), rows
+            )
+            ids = list(result.scalars())
+        else:  # pragma: no cover - every supported dialect returns ids in order
+            ids = [connection.execute(statement, row).inserted_primary_key[0] for row in rows]  # type: ignore[index]
+        return [
+            RecordedRaw(
+                entry=RawEvent(
+                    uuid=event.uuid,
+                    stream_id=stored_id,
+                    created_at=event.created_at,
+                    name=event.name,
+                    data=event.data,
+                    context=event.context,
+                    version=event.version,
+                ),
+                position=position,
+                tenant_id=self._tenant_id,
+            )
+            for event, position in zip(events, ids, strict=True)
+        ]
+
+    def save_snapshot(self, snapshot: RawEvent) -> None:
+        with translated_errors():
+            connection = self._connection()
+            stream = self._find_stream(connection, snapshot.stream_id, lock=False)
+            if stream is None:
+                raise StreamNotFound(
+                    f"Cannot snapshot stream {snapshot.stream_id!r}: it has no events"
+                )
+            connection.execute(
+                insert(self._snapshots).values(
+                    uuid=snapshot.uuid,
+                    created_at=snapshot.created_at,
+                    name=snapshot.name,
+                    data=snapshot.data,
+                    event_context=snapshot.context,
+                    version=snapshot.version,
+                    db_stream_id=stream.id,
+                )
+            )
+
+    def delete_stream(self, stream_id: StreamId) -> None:
+        with translated_errors():
+            connection = self._connection()
+            stream = self._find_stream(connection, stream_id, lock=True)
+            if stream is None:
+                return
+            connection.execute(
+                delete(self._snapshots).where(self._snapshots.c.db_stream_id == stream.id)
+            )
+            connection.execute(delete(self._events).where(self._events.c.db_stream_id == stream.id))
+            connection.execute(delete(self._streams).where(self._streams.c.id == stream.id))
+
+    @property
+    def current_position(self) -> Position:
+        with translated_errors():
+            connection = self._connection()
+            events = self._events
+            if not dialects.has_tx_horizon(connection):
+                return int(connection.execute(select(func.max(events.c.id))).scalar() or 0)
+            horizon = dialects.tx_horizon(connection)
+            tx = func.coalesce(events.c.tx_id, 0)
+            last = connection.execute(
+                select(events.c.id)
+                .where(tx < horizon)
+                .order_by(tx.desc(), events.c.id.desc())
+                .limit(1)
+            ).scalar()
+            return int(last or 0)
+
+    def scoped_for_tenant(self, tenant_id: TenantId) -> Self:
+        return type(self)(self._session, self._dispatch, self._models, self._enqueue, tenant_id)
+
+
+def raw_event(row: Any, stream_id: StreamId) -> RawEvent:
+    """The ``RawEvent`` of an event or snapshot row of ``stream_id``."""
+    return RawEvent(
+        uuid=row.uuid,
+        stream_id=stream_id,
+        created_at=row.created_at,
+        name=row.name,
+        data=row.data,
+        context=row.event_context,
+        version=row.version,
+    )
+
+
+__all__ = ["SqlAlchemyStorageStrategy"]

@@ -1,0 +1,28 @@
+"""``Models``: which model classes (tables) a backend uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from event_sourcery_sqlalchemy.models.base import (
+    BaseEvent,
+    BaseOutboxEntry,
+    BaseSnapshot,
+    BaseStream,
+)
+from event_sourcery_sqlalchemy.models.default import (
+    DefaultEvent,
+    DefaultOutboxEntry,
+    DefaultSnapshot,
+    DefaultStream,
+)
+
+
+@dataclass(frozen=True)
+class Models:
+    """The event, stream, snapshot and outbox models of one backend (mapped classes)."""
+
+    event_model: type[BaseEvent] = DefaultEvent
+    stream_model: type[BaseStream] = DefaultStream
+    snapshot_model: type[BaseSnapshot] = DefaultSnapshot
+    outbox_entry_model: type[BaseOutboxEntry] = DefaultOutboxEntry

@@ -1,0 +1,206 @@
+"""``SqlAlchemySubscriptionStrategy``: exact subscriptions over the events table.
+
+Reads never skip or repeat an event, whatever the commit order (ADR 0006):
+
+* PostgreSQL orders events by (writer transaction id, id) and reads only below the oldest
+  running transaction id, so every event read is final;
+* SQLite has one writer at a time, so ids are in commit order;
+* MariaDB/MySQL: ordered by id (exactness under concurrent writers not yet guaranteed).
+
+A waiting reader wakes on a commit in this process, on PostgreSQL ``NOTIFY`` from any process,
+and otherwise polls every ``gap_retry_interval``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, Table, func, select, tuple_
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
+
+from event_sourcery._core.cursor import ALL, Fetched, Selector
+from event_sourcery._core.records import Position, RawEvent, RecordedRaw
+from event_sourcery._core.strategies import SubscriptionStrategy
+from event_sourcery._core.stream_id import trusted_stream_id
+from event_sourcery._store.polling import poll_batches
+from event_sourcery_sqlalchemy import dialects, wakeup
+from event_sourcery_sqlalchemy.errors import translated_errors
+from event_sourcery_sqlalchemy.models.base import BaseEvent, BaseStream
+from event_sourcery_sqlalchemy.models.default import DefaultEvent, DefaultStream
+
+
+class SqlAlchemySubscriptionStrategy(SubscriptionStrategy):
+    """Subscriptions reading with their own connections from the session's engine."""
+
+    def __init__(
+        self,
+        session: Session,
+        gap_retry_interval: timedelta = timedelta(seconds=0.5),
+        event_model: type[BaseEvent] = DefaultEvent,
+        stream_model: type[BaseStream] = DefaultStream,
+    ) -> None:
+        self._session = session
+        self._interval = gap_retry_interval.total_seconds()
+        self._events: Table = event_model.__table__  # type: ignore[attr-defined]
+        self._streams: Table = stream_model.__table__  # type: ignore[attr-defined]
+
+    def _source(self, selector: Selector) -> SqlEventSource:
+        return SqlEventSource(self._session, self._events, self._streams, selector, self._interval)
+
+    def subscribe_to_all(
+        self, start_from: Position, batch_size: int, timelimit: timedelta
+    ) -> Iterator[list[RecordedRaw]]:
+        return _batches(self._source(ALL), start_from, batch_size, timelimit)
+
+    def subscribe_to_category(
+        self, start_from: Position, batch_size: int, timelimit: timedelta, category: str
+    ) -> Iterator[list[RecordedRaw]]:
+        source = self._source(Selector(category=category))
+        return _batches(source, start_from, batch_size, timelimit)
+
+    def subscribe_to_events(
+        self, start_from: Position, batch_size: int, timelimit: timedelta, events: list[str]
+    ) -> Iterator[list[RecordedRaw]]:
+        source = self._source(Selector(names=frozenset(events)))
+        return _batches(source, start_from, batch_size, timelimit)
+
+
+def _batches(
+    source: SqlEventSource, start_from: Position, batch_size: int, timelimit: timedelta
+) -> Iterator[list[RecordedRaw]]:
+    try:
+        yield from poll_batches(source, start_from, batch_size, timelimit, source.selector)
+    finally:
+        source.close()
+
+
+class SqlEventSource:
+    """One subscription's reads. Keeps the (tx id, id) cursor behind the public int position."""
+
+    def __init__(
+        self,
+        session: Session,
+        events: Table,
+        streams: Table,
+        selector: Selector,
+        interval: float,
+    ) -> None:
+        self.selector = selector
+        self._session = session
+        self._events = events
+        self._streams = streams
+        self._interval = interval
+        bind = session.get_bind()
+        self._engine: Engine = bind if isinstance(bind, Engine) else bind.engine
+        self._key = wakeup.database_key(self._engine)
+        self._shared = isinstance(self._engine.pool, (StaticPool, SingletonThreadPool))
+        self._cursor: tuple[int, int] | None = None
+        self._cursor_position: Position | None = None
+        self._listener: wakeup.PostgresListener | None = None
+        self._generation = wakeup.generation(self._key)
+
+    def _read(self, work: Any) -> Any:
+        with translated_errors():
+            if self._shared:  # one in-memory database: only the session's connection sees it
+                return work(self._session.connection())
+            with self._engine.connect() as connection:
+                return work(connection)
+
+    def fetch_after(self, position: Position, limit: int, selector: Selector) -> Fetched:
+        self._generation = wakeup.generation(self._key)
+        fetched: Fetched = self._read(
+            lambda connection: self._fetch(connection, position, limit, selector)
+        )
+        return fetched
+
+    def _fetch(
+        self, connection: Connection, position: Position, limit: int, selector: Selector
+    ) -> Fetched:
+        events, streams = self._events, self._streams
+        query: Select[Any] = (
+            select(
+                events.c.id,
+                events.c.tx_id,
+                events.c.uuid,
+                events.c.created_at,
+                events.c.name,
+                events.c.data,
+                events.c.event_context,
+                events.c.version,
+                streams.c.uuid.label("s_uuid"),
+                streams.c.name.label("s_name"),
+                streams.c.category,
+                streams.c.tenant_id,
+            )
+            .join(streams, streams.c.id == events.c.db_stream_id)
+            .limit(limit)
+        )
+        if selector.category is not None:
+            query = query.where(streams.c.category == selector.category)
+        if selector.names is not None:
+            query = query.where(events.c.name.in_(sorted(selector.names)))
+        if dialects.has_tx_horizon(connection):
+            tx = func.coalesce(events.c.tx_id, 0)
+            cursor = self._tx_cursor(connection, position)
+            horizon = dialects.tx_horizon(connection)
+            query = query.where(tuple_(tx, events.c.id) > tuple_(*cursor), tx < horizon)
+            query = query.order_by(tx, events.c.id)
+        else:
+            query = query.where(events.c.id > position).order_by(events.c.id)
+        rows = connection.execute(query).all()
+        if not rows:
+            return Fetched([], position)
+        last = rows[-1]
+        self._cursor, self._cursor_position = (last.tx_id or 0, last.id), last.id
+        return Fetched([_record(row) for row in rows], last.id)
+
+    def _tx_cursor(self, connection: Connection, position: Position) -> tuple[int, int]:
+        """The (tx id, id) cursor of a delivered position (looked up once per resume)."""
+        if position == self._cursor_position and self._cursor is not None:
+            return self._cursor
+        if position <= 0:
+            return (-1, 0)
+        events = self._events
+        tx = connection.execute(select(events.c.tx_id).where(events.c.id == position)).first()
+        if tx is None:  # the event was deleted: resume after the newest transaction before it
+            tx = connection.execute(
+                select(func.max(events.c.tx_id)).where(events.c.id <= position)
+            ).first()
+        cursor = ((tx[0] or 0) if tx else 0, position)
+        self._cursor, self._cursor_position = cursor, position
+        return cursor
+
+    def wait_for_events(self, after: Position, timeout: float) -> None:
+        timeout = min(timeout, self._interval)
+        if not self._shared and self._engine.dialect.name == "postgresql":
+            if self._listener is None:
+                self._listener = wakeup.PostgresListener(self._engine)
+                return  # events may have committed before LISTEN: read again first
+            self._listener.wait(timeout)
+            return
+        wakeup.wait_local(self._key, self._generation, timeout)
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+
+def _record(row: Any) -> RecordedRaw:
+    stream_id = trusted_stream_id(row.s_uuid, row.s_name, row.category or None)
+    return RecordedRaw(
+        entry=RawEvent(
+            uuid=row.uuid,
+            stream_id=stream_id,
+            created_at=row.created_at,
+            name=row.name,
+            data=row.data,
+            context=row.event_context,
+            version=row.version,
+        ),
+        position=row.id,
+        tenant_id=row.tenant_id,
+    )

@@ -1,0 +1,96 @@
+"""Wake-ups for waiting subscribers: in-process on commit, and PostgreSQL ``LISTEN``.
+
+A commit of a session that appended events notifies every subscriber of the same database in
+this process at once. Subscribers in other processes get PostgreSQL ``NOTIFY`` (sent inside the
+appending transaction, so delivered at commit) or, on other databases, poll.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import threading
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
+
+from event_sourcery_sqlalchemy.dialects import NOTIFY_CHANNEL
+
+_APPENDED = "event_sourcery.appended"
+_lock = threading.Lock()
+_conditions: dict[str, threading.Condition] = defaultdict(lambda: threading.Condition(_lock))
+_generations: dict[str, int] = defaultdict(int)
+
+
+def database_key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def mark_appended(session: Session | Any) -> None:
+    """Remember that ``session``'s transaction appended events (notified after its commit)."""
+    session.info[_APPENDED] = True
+    if not event.contains(session, "after_commit", _after_commit):
+        event.listen(session, "after_commit", _after_commit)
+    if not event.contains(session, "after_rollback", _after_rollback):
+        event.listen(session, "after_rollback", _after_rollback)
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_APPENDED, False):
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        notify_local(database_key(engine))
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_APPENDED, None)
+
+
+def notify_local(key: str) -> None:
+    with _lock:
+        _generations[key] += 1
+        _conditions[key].notify_all()
+
+
+def generation(key: str) -> int:
+    with _lock:
+        return _generations[key]
+
+
+def wait_local(key: str, seen: int, timeout: float) -> None:
+    """Block until a commit newer than generation ``seen`` or ``timeout`` seconds."""
+    with _lock:
+        _conditions[key].wait_for(lambda: _generations[key] != seen, timeout)
+
+
+class PostgresListener:
+    """A dedicated connection that ``LISTEN``s for commits from any process."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._raw = engine.raw_connection()
+        driver: Any = self._raw.driver_connection
+        self._raw.detach()  # it leaves the pool: a LISTENing connection must not be reused
+        driver.autocommit = True
+        cursor = driver.cursor()
+        self._driver = driver
+        cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        cursor.close()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a notification; returns whether one came."""
+        driver: Any = self._driver
+        if hasattr(driver, "notifies") and hasattr(driver, "pgconn"):  # psycopg 3
+            return any(True for _ in driver.notifies(timeout=timeout, stop_after=1))
+        ready, _, _ = select.select([driver], [], [], timeout)  # psycopg2
+        if not ready:
+            return False
+        driver.poll()
+        got = bool(driver.notifies)
+        driver.notifies.clear()
+        return got
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # closing a broken connection must not raise
+            self._raw.close()
