@@ -4,16 +4,29 @@
 * the writer's transaction id stored in ``events.tx_id`` and the reader's horizon below which
   every transaction has finished (PostgreSQL: ``pg_current_xact_id`` / ``pg_snapshot_xmin``).
   SQLite needs neither: it has one writer at a time, so row ids are in commit order.
-  MariaDB/MySQL: not decided yet (``information_schema.innodb_trx`` is cached for 100 ms, so it
-  cannot give an exact horizon); subscriptions there order by id;
+  MariaDB/MySQL: committed rows are numbered after the fact by ``sequence_committed``;
 * a wake-up sent with the commit (PostgreSQL ``NOTIFY``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, insert, literal_column, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
@@ -59,25 +72,98 @@ def writer_tx_id(connection: Connection) -> ColumnElement[Any] | int | None:
     return None
 
 
-def has_tx_horizon(connection: Connection) -> bool:
-    """Whether subscriptions order by (tx_id, id) below a horizon (else by id alone)."""
-    return kind(connection) == "postgresql"
+def order_mode(connection: Connection) -> str:
+    """How subscriptions read events in an exact order on this database.
+
+    ``"xid"`` (PostgreSQL): by (writer transaction id, id), only below the horizon;
+    ``"sequence"`` (MariaDB/MySQL): by (sequence, id), only rows the sequencer has numbered;
+    ``"id"`` (SQLite): by id, which is commit order with a single writer.
+    """
+    return {"postgresql": "xid", "mysql": "sequence"}.get(kind(connection), "id")
 
 
 def tx_horizon(connection: Connection) -> int:
-    """A transaction id below which every writer transaction has finished.
+    """A transaction id below which every writer transaction has finished (PostgreSQL).
 
     Rows with ``tx_id`` below it are committed (or gone) and no new ones can appear there.
     """
-    if kind(connection) != "postgresql":
-        raise NotImplementedError(connection.dialect.name)
     value: int = connection.execute(
         select(literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
     ).scalar_one()
     return int(value)
 
 
+SEQUENCE_BATCH = 1000
+
+
+def sequence_committed(connection: Connection, events: Table) -> None:
+    """Number committed events that have no sequence yet, in one short transaction (MariaDB).
+
+    InnoDB offers no exact horizon (``information_schema.innodb_trx`` is a cache refreshed every
+    100 ms), so committed rows get their order after the fact: under a named lock, this takes
+    the committed unnumbered rows (``FOR UPDATE SKIP LOCKED`` passes over rows of transactions
+    still open) and gives them the next numbers. A row numbered later always gets a higher
+    number, so readers of numbered rows never miss one. Writers never wait for the caller's
+    commit of another writer. ``connection`` must be READ COMMITTED and outside a transaction.
+    """
+    lock = f"event_sourcery_sequencer_{events.name}"
+    got = connection.execute(text("SELECT GET_LOCK(:lock, 0)"), {"lock": lock}).scalar()
+    if got != 1:  # another reader is numbering right now; its numbers show up on the next read
+        connection.rollback()
+        return
+    try:
+        ids = list(
+            connection.execute(
+                select(events.c.id)
+                .where(events.c.tx_id.is_(None))
+                .order_by(events.c.id)
+                .limit(SEQUENCE_BATCH)
+                .with_for_update(skip_locked=True)
+            ).scalars()
+        )
+        if ids:
+            top = connection.execute(select(func.max(events.c.tx_id))).scalar() or 0
+            connection.execute(
+                update(events)
+                .where(events.c.id == bindparam("row_id"))
+                .values(tx_id=bindparam("sequence")),
+                [{"row_id": row_id, "sequence": top + n} for n, row_id in enumerate(ids, 1)],
+            )
+        connection.commit()
+    finally:
+        connection.execute(text("SELECT RELEASE_LOCK(:lock)"), {"lock": lock})
+        connection.commit()
+
+
 def notify(connection: Connection) -> None:
     """Wake subscribers in other processes when this transaction commits."""
     if kind(connection) == "postgresql":
         connection.execute(select(literal_column(f"pg_notify('{NOTIFY_CHANNEL}', '')")))
+
+
+def final_order(
+    connection: Connection, events: Table
+) -> tuple[ColumnElement[Any], list[ColumnElement[bool]]]:
+    """The order key of events and the conditions selecting rows whose place is final.
+
+    Reading ``(key, id) > cursor`` with these conditions, ordered by ``(key, id)``, never skips
+    nor repeats an event (ADR 0006). On MariaDB this numbers committed rows first, so
+    ``connection`` must be one from ``reading_connection``.
+    """
+    match order_mode(connection):
+        case "xid":
+            key = func.coalesce(events.c.tx_id, 0)
+            return key, [key < tx_horizon(connection)]
+        case "sequence":
+            sequence_committed(connection, events)
+            return events.c.tx_id, [events.c.tx_id.is_not(None)]
+    return events.c.id, []
+
+
+@contextmanager
+def reading_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection of its own for exact reads (READ COMMITTED on MariaDB/MySQL)."""
+    with engine.connect() as connection:
+        if kind(connection) == "mysql":
+            connection = connection.execution_options(isolation_level="READ COMMITTED")
+        yield connection

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 from typing_extensions import Self
 
@@ -68,15 +68,36 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
         return self._session.connection()
 
     def _find_stream(self, connection: Connection, stream_id: StreamId, lock: bool) -> Any:
+        """The stream row (id, uuid, name, version) in this tenant, locked if ``lock``.
+
+        On InnoDB a locking read of a missing row locks the gap and blocks other writers'
+        inserts, so there the row is looked up first and then locked by primary key; only a
+        row known to exist (created concurrently) is locked by its unique key.
+        """
         streams = self._streams
         query = select(streams.c.id, streams.c.uuid, streams.c.name, streams.c.version).where(
             streams.c.tenant_id == self._tenant_id,
             streams.c.category == (stream_id.category or ""),
             streams.c.uuid == stream_id,
         )
-        if lock:
-            query = query.with_for_update()
-        return connection.execute(query).first()
+        if not lock:
+            return connection.execute(query).first()
+        if not dialects.locks_gaps(connection):
+            return connection.execute(query.with_for_update()).first()
+        found = connection.execute(query).first()
+        if found is None:
+            return None
+        return connection.execute(query.where(streams.c.id == found.id).with_for_update()).first()
+
+    def _lock_created_stream(self, connection: Connection, stream_id: StreamId) -> Any:
+        """Lock a stream row that exists, even if this transaction's snapshot predates it."""
+        streams = self._streams
+        query = select(streams.c.id, streams.c.uuid, streams.c.name, streams.c.version).where(
+            streams.c.tenant_id == self._tenant_id,
+            streams.c.category == (stream_id.category or ""),
+            streams.c.uuid == stream_id,
+        )
+        return connection.execute(query.with_for_update()).first()
 
     def fetch_events(
         self, stream_id: StreamId, start: int | None = None, stop: int | None = None
@@ -158,8 +179,7 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
         """Create or lock the stream row, apply the versioning rule, move the stored version."""
         versions = [event.version for event in events]
         self._check_name(connection, stream_id)
-        look_first = dialects.locks_gaps(connection)
-        stream = self._find_stream(connection, stream_id, lock=not look_first)
+        stream = self._find_stream(connection, stream_id, lock=True)
         if stream is None:
             version = plan_stored_version(False, None, versioning, versions)
             values = {
@@ -170,16 +190,13 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
                 "version": version,
             }
             created = dialects.create_unless_exists(connection, self._streams, values)
-            stream = self._find_stream(connection, stream_id, lock=True)
+            stream = self._lock_created_stream(connection, stream_id)
             assert stream is not None
             if created:
                 return stream.id, trusted_stream_id(
                     stream_id, stream_id.name, stream_id.category or None
                 )
             # another transaction created it meanwhile: decide against its committed state
-        elif look_first:
-            stream = self._find_stream(connection, stream_id, lock=True)
-            assert stream is not None
         taken = self._taken_versions(connection, stream.id, versions)
         version = plan_stored_version(True, stream.version, versioning, versions, taken)
         name = stream.name or stream_id.name
@@ -302,20 +319,24 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
 
     @property
     def current_position(self) -> Position:
+        """The last event in subscription order whose place is final (``0`` when empty).
+
+        Resuming a subscription from it delivers exactly the events not yet in the order.
+        """
         with translated_errors():
             connection = self._connection()
-            events = self._events
-            if not dialects.has_tx_horizon(connection):
-                return int(connection.execute(select(func.max(events.c.id))).scalar() or 0)
-            horizon = dialects.tx_horizon(connection)
-            tx = func.coalesce(events.c.tx_id, 0)
-            last = connection.execute(
-                select(events.c.id)
-                .where(tx < horizon)
-                .order_by(tx.desc(), events.c.id.desc())
-                .limit(1)
-            ).scalar()
-            return int(last or 0)
+            if dialects.order_mode(connection) != "sequence":
+                return self._last_position(connection)
+            with dialects.reading_connection(connection.engine) as reader:
+                return self._last_position(reader)
+
+    def _last_position(self, connection: Connection) -> Position:
+        events = self._events
+        key, final = dialects.final_order(connection, events)
+        last = connection.execute(
+            select(events.c.id).where(*final).order_by(key.desc(), events.c.id.desc()).limit(1)
+        ).scalar()
+        return int(last or 0)
 
     def scoped_for_tenant(self, tenant_id: TenantId) -> Self:
         return type(self)(self._session, self._dispatch, self._models, self._enqueue, tenant_id)

@@ -106,7 +106,7 @@ class SqlEventSource:
         with translated_errors():
             if self._shared:  # one in-memory database: only the session's connection sees it
                 return work(self._session.connection())
-            with self._engine.connect() as connection:
+            with dialects.reading_connection(self._engine) as connection:
                 return work(connection)
 
     def fetch_after(self, position: Position, limit: int, selector: Selector) -> Fetched:
@@ -142,34 +142,31 @@ class SqlEventSource:
             query = query.where(streams.c.category == selector.category)
         if selector.names is not None:
             query = query.where(events.c.name.in_(sorted(selector.names)))
-        if dialects.has_tx_horizon(connection):
-            tx = func.coalesce(events.c.tx_id, 0)
-            cursor = self._tx_cursor(connection, position)
-            horizon = dialects.tx_horizon(connection)
-            query = query.where(tuple_(tx, events.c.id) > tuple_(*cursor), tx < horizon)
-            query = query.order_by(tx, events.c.id)
-        else:
-            query = query.where(events.c.id > position).order_by(events.c.id)
+        key, final = dialects.final_order(connection, events)
+        cursor = self._cursor_of(connection, position, key)
+        query = query.where(tuple_(key, events.c.id) > tuple_(*cursor), *final)
+        query = query.order_by(key, events.c.id).add_columns(key.label("order_key"))
         rows = connection.execute(query).all()
         if not rows:
             return Fetched([], position)
         last = rows[-1]
-        self._cursor, self._cursor_position = (last.tx_id or 0, last.id), last.id
+        self._cursor, self._cursor_position = (last.order_key, last.id), last.id
         return Fetched([_record(row) for row in rows], last.id)
 
-    def _tx_cursor(self, connection: Connection, position: Position) -> tuple[int, int]:
-        """The (tx id, id) cursor of a delivered position (looked up once per resume)."""
+    def _cursor_of(self, connection: Connection, position: Position, key: Any) -> tuple[int, int]:
+        """The (order key, id) cursor of a delivered position (looked up once per resume)."""
         if position == self._cursor_position and self._cursor is not None:
             return self._cursor
         if position <= 0:
             return (-1, 0)
         events = self._events
-        tx = connection.execute(select(events.c.tx_id).where(events.c.id == position)).first()
-        if tx is None:  # the event was deleted: resume after the newest transaction before it
-            tx = connection.execute(
-                select(func.max(events.c.tx_id)).where(events.c.id <= position)
+        found = connection.execute(select(key).where(events.c.id == position)).first()
+        if found is None or found[0] is None:
+            # a deleted (or not yet ordered) event: resume after the newest key at or before it
+            found = connection.execute(
+                select(func.max(key)).where(events.c.id <= position, key.is_not(None))
             ).first()
-        cursor = ((tx[0] or 0) if tx else 0, position)
+        cursor = ((found[0] or 0) if found else 0, position)
         self._cursor, self._cursor_position = cursor, position
         return cursor
 

@@ -73,7 +73,7 @@ class BatchCursor:
 
     def advance(self, fetched: Fetched) -> None:
         self.pending.extend(fetched.records)
-        self.position = max(self.position, fetched.position)
+        self.position = fetched.position  # not max(): positions need not grow in delivery order
 
     def take(self) -> list[RecordedRaw]:
         batch, self.pending = self.pending, []
