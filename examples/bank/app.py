@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from event_sourcery.event_sourcing import Repository
 from event_sourcery.exceptions import ConcurrentStreamWriteError
 from event_sourcery.interfaces import StorageStrategy
 from examples.bank.domain import Account, AccountError
 from examples.bank.projection import BalancesProjection
 from examples.bank.publisher import Out, Publisher, relay
-from examples.bank.service import Bank, account_id, make_backend
+from examples.bank.service import Bank, account_id
+from examples.bank.storage import URL_VARIABLE, demo_url, open_storage
 
 CUSTOMERS = {
     "alice": ("Alice Archer", "alice@example.com"),
@@ -17,17 +19,25 @@ CUSTOMERS = {
 }
 
 
-def main(out: Out = print) -> None:
-    """Tell the story through ``out`` (one call per line)."""
-    bank = Bank(make_backend())
-    out("Event Sourcery bank demo (in-memory backend)")
-    open_accounts(bank, out)
-    move_money(bank, out)
-    concurrent_sessions(bank, out)
-    projection = BalancesProjection(bank.backend)
-    show_balances(bank, projection, out)
-    publish(bank, out)
-    forget_bob(bank, projection, out)
+def main(out: Out = print, url: str | None = None) -> None:
+    """Tell the story through ``out`` (one call per line).
+
+    ``url`` is a SQLAlchemy URL or ``memory``; by default ``EVENT_SOURCERY_DEMO_URL`` or a SQLite
+    file in the temporary directory. The database is emptied first.
+    """
+    storage = open_storage(url or demo_url())
+    try:
+        bank = Bank(storage)
+        out(f"Event Sourcery bank demo on {storage.description}")
+        out(f"(set {URL_VARIABLE} to another SQLAlchemy URL, or to 'memory', to change it)")
+        open_accounts(bank, out)
+        move_money(bank, out)
+        concurrent_sessions(bank, out)
+        projection = show_balances(bank, out)
+        publish(bank, out)
+        forget_bob(bank, projection, out)
+    finally:
+        storage.close()
 
 
 def heading(out: Out, title: str) -> None:
@@ -41,7 +51,9 @@ def open_accounts(bank: Bank, out: Out) -> None:
         bank.open_account(name, owner, email)
         out(f"  {name:<6}  opens account/{name:<6} as {owner:<13} <{email}>")
     # What the storage holds (through the backend authors' interface), to show it is ciphertext:
-    stored = bank.backend[StorageStrategy].fetch_events(bank.load("alice").stream_id)[0]
+    alice = bank.load("alice").stream_id
+    with bank.transaction() as backend:
+        stored = backend[StorageStrategy].fetch_events(alice)[0]
     out(f"  stored  alice's email as {str(stored.data['email'])[:24]}...")
 
 
@@ -63,26 +75,42 @@ def move_money(bank: Bank, out: Out) -> None:
 def concurrent_sessions(bank: Bank, out: Out) -> None:
     heading(out, "3. Two sessions change alice at once (optimistic concurrency)")
     try:
-        with bank.accounts.aggregate(account_id("alice"), Account()) as teller:
-            out(f"  teller  loads alice at v{teller.stored_version}")
-            with bank.accounts.aggregate(account_id("alice"), Account()) as atm:
-                out(f"  atm     loads alice at v{atm.stored_version}")
-                atm.aggregate.withdraw(Decimal("20.00"))
-            out(f"  atm     withdraws   20.00  -> saved at v{atm.stored_version}")
-            teller.aggregate.deposit(Decimal("10.00"))
+        with bank.transaction() as teller_session:
+            tellers = Repository[Account](teller_session.event_store)
+            with tellers.aggregate(account_id("alice"), Account()) as teller:
+                out(f"  teller  loads alice at v{teller.stored_version}")
+                with bank.transaction() as atm_session:
+                    atms = Repository[Account](atm_session.event_store)
+                    with atms.aggregate(account_id("alice"), Account()) as atm:
+                        out(f"  atm     loads alice at v{atm.stored_version}")
+                        atm.aggregate.withdraw(Decimal("20.00"))
+                out(f"  atm     withdraws   20.00  -> saved at v{atm.stored_version}, committed")
+                teller.aggregate.deposit(Decimal("10.00"))
     except ConcurrentStreamWriteError:
-        out("  teller  deposits    10.00  -> ConcurrentStreamWriteError, nothing saved")
+        out("  teller  deposits    10.00  -> ConcurrentStreamWriteError, rolled back")
     retried = bank.deposit("alice", Decimal("10.00"))
     balance = retried.aggregate.balance
     out(f"  teller  reloads, retries   -> saved at v{retried.stored_version}, balance {balance}")
 
 
-def show_balances(bank: Bank, projection: BalancesProjection, out: Out) -> None:
+def show_balances(bank: Bank, out: Out) -> BalancesProjection:
     heading(out, "4. Balances read model (subscription -> Projector)")
-    count = projection.catch_up(until=bank.backend.event_store.position)
-    out(f"  projected {count} events, up to position {projection.position}")
+    projection = project(bank)
+    out(f"  projected {projection.count} events, up to position {projection.position}")
     for account, row in projection.balances.rows.items():
         out(f"  {account:<14} {row.owner:<13} {row.balance:>7}  (v{row.version})")
+    return projection
+
+
+def project(bank: Bank) -> BalancesProjection:
+    """A new projection, caught up with every event committed so far."""
+    with bank.transaction() as backend:
+        projection = BalancesProjection(backend)
+        try:
+            projection.catch_up(until=bank.committed)
+        finally:
+            projection.close()
+    return projection
 
 
 def publish(bank: Bank, out: Out) -> None:
@@ -90,7 +118,8 @@ def publish(bank: Bank, out: Out) -> None:
     publisher = Publisher(out, fail_on={3})
     for run in (1, 2, 3):
         out(f"  run {run}")
-        sent, failed = relay(bank.backend.outbox, publisher, out)
+        with bank.transaction() as backend:  # committed after each run
+            sent, failed = relay(backend.outbox, publisher, out)
         out(f"    => {sent} sent, {failed} failed")
     out(f"  published {len(publisher.sent)} messages in {publisher.attempts} attempts")
 
@@ -103,7 +132,5 @@ def forget_bob(bank: Bank, projection: BalancesProjection, out: Out) -> None:
     for name in CUSTOMERS:
         account = bank.load(name).aggregate
         out(f"  after   {name:<6} email {account.email:<18} balance {account.balance:>7}")
-    rebuilt = BalancesProjection(bank.backend)
-    rebuilt.catch_up(until=bank.backend.event_store.position)
-    same = rebuilt.balances.rows == projection.balances.rows
+    same = project(bank).balances.rows == projection.balances.rows
     out(f"  rebuilt the balances from position 0: {'unchanged' if same else 'CHANGED'}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -45,13 +47,16 @@ class Balances:
 class BalancesProjection:
     """Keeps ``Balances`` up to date from a subscription to the account category.
 
-    The subscription delivers batches in position order; the ``Projector`` keeps a cursor per
-    stream, so a redelivered event is ignored and a missed one is caught up from the store.
+    The subscription delivers every committed event once, in order; the ``Projector`` keeps a
+    cursor per stream, so a redelivered event is ignored and a missed one is caught up from the
+    store.
     """
 
     def __init__(self, backend: Backend, batch_size: int = 50) -> None:
         self.balances = Balances()
         self.position: Position = 0
+        self.count = 0
+        """How many events were projected so far."""
         self._projector = Projector(
             backend.event_store, "balances", InMemoryCursorsDao(), self.balances
         )
@@ -61,15 +66,28 @@ class BalancesProjection:
             .build_batch(size=batch_size, timelimit=0.1)
         )
 
-    def catch_up(self, until: Position | None) -> int:
-        """Project batches until the event at position ``until`` is in; returns how many."""
-        projected = 0
-        while self.position < (until or 0):
-            batch = next(self._batches)  # a partial batch comes back after at most 0.1 s
-            if not batch:
-                break  # nothing more in this category
+    def catch_up(self, until: Position | None, patience: float = 10.0) -> int:
+        """Project batches until the event at position ``until`` is in; returns how many.
+
+        A batch comes back empty when nothing arrived within 0.1 s; the catch-up gives up only
+        after ``patience`` seconds of that. (PostgreSQL delivers a committed event once every
+        older transaction on the server has ended, which can take a moment on a busy server.)
+        """
+        projected, deadline = 0, time.monotonic() + patience
+        reached = not until or until <= self.position
+        while not reached:
+            batch = next(self._batches)
+            if not batch and time.monotonic() > deadline:
+                break
             for record in batch:
                 self._projector.project(record.wrapped_event, record.stream_id)
                 self.position = record.position
+                reached = reached or record.position == until
             projected += len(batch)
+        self.count += projected
         return projected
+
+    def close(self) -> None:
+        """Stop the subscription (a database backend releases its connection and listener)."""
+        if isinstance(self._batches, Generator):
+            self._batches.close()

@@ -39,7 +39,10 @@ def mark_appended(session: Session | Any) -> None:
 
 def _after_commit(session: Session) -> None:
     if session.info.pop(_APPENDED, False):
-        bind = session.get_bind()
+        try:
+            bind = session.get_bind()
+        except Exception:  # no single bind: waiting readers fall back to polling
+            return
         engine = bind if isinstance(bind, Engine) else bind.engine
         notify_local(database_key(engine))
 

@@ -7,7 +7,8 @@ your own versions directory, then ``alembic upgrade event_sourcery@head`` (or ``
   created is brought under Alembic with ``alembic stamp event_sourcery_0001``.
 * ``event_sourcery_0002`` upgrades it to this package's models: ``events.tx_id``, outbox retry
   columns, snapshot names as long as event names, indexes for every query and, on MariaDB/MySQL,
-  binary collation, microsecond timestamps, ``LONGTEXT`` JSON and native UUIDs where available.
+  binary NO PAD collations, microsecond timestamps, ``LONGTEXT`` JSON and native UUIDs where
+  available.
 
 The migrations cover the default table names only; custom models need migrations of their own
 (``alembic revision --autogenerate`` produces them).

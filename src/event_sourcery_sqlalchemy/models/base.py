@@ -24,7 +24,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from event_sourcery_sqlalchemy.guid import GUID
 from event_sourcery_sqlalchemy.jsonb import JSONB
@@ -33,11 +35,29 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 """A 64-bit id; INTEGER on SQLite so that it is the rowid (auto-increment)."""
 
 
-def ExactString(length: int = 255) -> String:  # noqa: N802 - reads as a column type
-    """A VARCHAR compared exactly (binary collation on MariaDB/MySQL, which ignore case)."""
-    return String(length).with_variant(
-        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
-    )
+class ExactString(TypeDecorator[str]):
+    """A VARCHAR compared exactly.
+
+    MariaDB/MySQL's default collations ignore case and accents, and ``utf8mb4_bin`` still
+    ignores trailing spaces (PAD SPACE: ``'t'`` would equal ``'t '``, even as a tenant), so
+    there it uses a binary NO PAD collation: ``utf8mb4_nopad_bin`` on MariaDB,
+    ``utf8mb4_0900_bin`` on MySQL 8 (the dialect knows which server after connecting).
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, length: int = 255) -> None:
+        super().__init__(length)
+        self.length = length
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            mariadb = getattr(dialect, "is_mariadb", False) or dialect.name == "mariadb"
+            collation = "utf8mb4_nopad_bin" if mariadb else "utf8mb4_0900_bin"
+            varchar = mysql.VARCHAR(self.length, charset="utf8mb4", collation=collation)
+            return dialect.type_descriptor(varchar)
+        return super().load_dialect_impl(dialect)
 
 
 Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")

@@ -17,6 +17,7 @@ Create Date: 2025-01-01 00:00:00
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -39,12 +40,12 @@ def big_id() -> sa.types.TypeEngine[int]:
     return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def guid() -> sa.types.TypeEngine[object]:
-    """The existing library's ``GUID``: native ``UUID`` on PostgreSQL, ``CHAR(32)`` hex elsewhere."""
+def guid() -> sa.types.TypeEngine[Any]:
+    """The existing library's ``GUID``: ``UUID`` on PostgreSQL, ``CHAR(32)`` hex elsewhere."""
     return sa.Uuid(as_uuid=True).with_variant(sa.CHAR(32), "mysql", "mariadb")
 
 
-def json_document() -> sa.types.TypeEngine[object]:
+def json_document() -> sa.types.TypeEngine[Any]:
     """The existing library's ``JSONB``: ``JSONB`` on PostgreSQL, JSON text elsewhere."""
     return sa.Text().with_variant(postgresql.JSONB(), "postgresql")
 

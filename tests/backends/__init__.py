@@ -1,0 +1,1 @@
+"""Backend-specific tests: rules of one backend beyond the shared contract suite."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy backend on real SQLite, PostgreSQL and MariaDB databases (no mocks)."""
