@@ -42,6 +42,10 @@ class IllegalTenantId(EventStoreException):
     """The tenant id cannot be stored (not a string, too long, or illegal characters)."""
 
 
+class IllegalEventName(EventStoreException, ValueError):
+    """An event type name the storage cannot hold (e.g. longer than its column)."""
+
+
 class VersioningMismatch(EventStoreException):
     """The append's versioning mode does not match the stream's."""
 

@@ -21,4 +21,9 @@ def translated_errors() -> Iterator[None]:
     except DBAPIError as error:
         if error.connection_invalidated:
             raise BackendUnavailable(f"The database connection was lost: {error.orig}") from error
+        if "database is locked" in str(error.orig):  # SQLite: another writer kept the lock
+            raise BackendUnavailable(
+                "The SQLite database stayed locked by another writer longer than the busy "
+                "timeout; roll back and retry"
+            ) from error
         raise

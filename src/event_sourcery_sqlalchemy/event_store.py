@@ -22,12 +22,13 @@ from event_sourcery._core.versioning import Versioning, plan_stored_version
 from event_sourcery.exceptions import (
     AnotherStreamWithThisNameButOtherIdExists,
     IllegalCategoryName,
+    IllegalEventName,
     IllegalTenantId,
     StreamNotFound,
 )
 from event_sourcery_sqlalchemy import dialects, wakeup
 from event_sourcery_sqlalchemy.errors import translated_errors
-from event_sourcery_sqlalchemy.models.base import NAME_LENGTH
+from event_sourcery_sqlalchemy.models.base import EVENT_NAME_LENGTH, NAME_LENGTH
 from event_sourcery_sqlalchemy.models_set import Models
 
 Enqueue = Callable[[Connection, list[RecordedRaw]], None]
@@ -42,6 +43,16 @@ def check_lengths(stream_id: StreamId, tenant_id: TenantId) -> None:
         raise IllegalTenantId(f"Tenant id longer than {NAME_LENGTH} characters")
     if stream_id.name is not None and len(stream_id.name) > NAME_LENGTH:
         raise ValueError(f"Stream name longer than {NAME_LENGTH} characters")
+
+
+def check_event_names(events: list[RawEvent]) -> None:
+    """Reject an event type name longer than its column before touching the database."""
+    for event in events:
+        if len(event.name) > EVENT_NAME_LENGTH:
+            raise IllegalEventName(
+                f"Event type name {event.name[:60]!r}... is longer than {EVENT_NAME_LENGTH} "
+                "characters; set a shorter __event_name__"
+            )
 
 
 class SqlAlchemyStorageStrategy(StorageStrategy):
@@ -157,6 +168,7 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
         self, stream_id: StreamId, versioning: Versioning, events: list[RawEvent]
     ) -> None:
         check_lengths(stream_id, self._tenant_id)
+        check_event_names(events)
         with translated_errors():
             connection = self._connection()
             db_stream_id, stored_id = self._prepare_stream(
@@ -286,6 +298,7 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
         ]
 
     def save_snapshot(self, snapshot: RawEvent) -> None:
+        check_event_names([snapshot])
         with translated_errors():
             connection = self._connection()
             stream = self._find_stream(connection, snapshot.stream_id, lock=False)

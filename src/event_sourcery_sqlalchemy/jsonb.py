@@ -20,7 +20,7 @@ class JSONB(TypeDecorator[Any]):
         if dialect.name == "postgresql":
             return dialect.type_descriptor(postgresql.JSONB())
         if dialect.name in ("mysql", "mariadb"):  # TEXT holds only 64 KiB there
-            return dialect.type_descriptor(mysql.LONGTEXT())
+            return dialect.type_descriptor(mysql.LONGTEXT(charset="utf8mb4"))
         return dialect.type_descriptor(Text())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:

@@ -15,12 +15,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from event_sourcery import StreamId
+from event_sourcery import Event, StreamId
 from event_sourcery.event import WrappedEvent
 from event_sourcery.exceptions import (
     BackendUnavailable,
     ConcurrentStreamWriteError,
     IllegalCategoryName,
+    IllegalEventName,
     IllegalTenantId,
 )
 from event_sourcery_sqlalchemy import SQLAlchemyBackend
@@ -246,6 +247,22 @@ def test_a_stream_name_longer_than_its_column_is_rejected_before_any_sql(
 ) -> None:
     with pytest.raises(ValueError, match="Stream name longer than 255"):
         backend.event_store.append(Posted(text="x"), stream_id=StreamId(name="n" * 256))
+
+    assert statements == []
+    assert not session.in_transaction()
+
+
+class NamedAtLength(Event):
+    __event_name__ = "e" * 201
+
+    text: str
+
+
+def test_an_event_name_longer_than_its_column_is_rejected_before_any_sql(
+    backend: SQLAlchemyBackend, session: Session, statements: list[str]
+) -> None:
+    with pytest.raises(IllegalEventName, match="longer than 200"):
+        backend.event_store.append(NamedAtLength(text="x"), stream_id=StreamId())
 
     assert statements == []
     assert not session.in_transaction()

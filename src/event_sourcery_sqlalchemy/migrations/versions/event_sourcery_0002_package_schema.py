@@ -139,8 +139,8 @@ def upgrade() -> None:
             [
                 Modified("uuid", guid(), nullable=True),
                 Modified("name", exact_string(200), nullable=False),
-                Modified("data", mysql.LONGTEXT(), nullable=False),
-                Modified("event_context", mysql.LONGTEXT(), nullable=False),
+                Modified("data", mysql.LONGTEXT(charset="utf8mb4"), nullable=False),
+                Modified("event_context", mysql.LONGTEXT(charset="utf8mb4"), nullable=False),
                 Modified("created_at", timestamp(), nullable=False),
             ],
         )
@@ -151,8 +151,8 @@ def upgrade() -> None:
             [
                 Modified("uuid", guid(), nullable=False),
                 Modified("name", exact_string(200), nullable=False),
-                Modified("data", mysql.LONGTEXT(), nullable=False),
-                Modified("event_context", mysql.LONGTEXT(), nullable=False),
+                Modified("data", mysql.LONGTEXT(charset="utf8mb4"), nullable=False),
+                Modified("event_context", mysql.LONGTEXT(charset="utf8mb4"), nullable=False),
                 Modified("created_at", timestamp(), nullable=False),
             ],
         )
@@ -173,7 +173,7 @@ def upgrade() -> None:
             OUTBOX,
             [
                 Modified("created_at", timestamp(), nullable=False),
-                Modified("data", mysql.LONGTEXT(), nullable=False),
+                Modified("data", mysql.LONGTEXT(charset="utf8mb4"), nullable=False),
                 Modified("stream_name", exact_string(255), nullable=True),
             ],
         )
