@@ -202,7 +202,10 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
                 "version": version,
             }
             created = dialects.create_unless_exists(connection, self._streams, values)
-            stream = self._lock_created_stream(connection, stream_id)
+            if created:  # our own row: lock it by primary key (no gap locks on InnoDB)
+                stream = self._find_stream(connection, stream_id, lock=True)
+            else:
+                stream = self._lock_created_stream(connection, stream_id)
             assert stream is not None
             if created:
                 return stream.id, trusted_stream_id(

@@ -1,0 +1,717 @@
+"""Exact-subscription stress harness (DESIGN §3.1), shared by the test suite and ``bench/``.
+
+Writer *processes* (``spawn``) each create a few streams, wait for one another at a barrier,
+then run transactions appending 1-``max_events`` events to one or two of their streams (sometimes
+a new one), keep each transaction open a random time before the commit, and roll back a share.
+An optional extra writer keeps its first transaction open longer than the subscribers' time
+limit; the others start only once it has written, so they commit while it is open. Two
+subscriber threads in this process (``build_batch`` and ``build_iter``, each with its own
+``Session``) read the global order from position 0 while the writers run, until every committed
+event arrived and a whole time limit then passed with nothing more.
+
+The ``StressReport`` holds what each writer committed and rolled back (event uuids, wall-clock
+times) and what each subscriber delivered, in delivery order; ``verdicts`` checks it. Every wait
+is bounded: the run by ``Scenario.max_seconds``, the subscribers' catch-up after the last writer
+by ``Scenario.catch_up_seconds``; stuck writer processes are killed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import random
+import statistics
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session
+
+from event_sourcery import Event, StreamId
+from event_sourcery.event import Recorded, WrappedEvent
+from event_sourcery_sqlalchemy import SQLAlchemyBackend, SQLAlchemyConfig, configure_models
+from event_sourcery_sqlalchemy.models import DefaultEvent
+from tests.contract.databases import MARIADB_URL, POSTGRES_URL
+
+STRESS_DATABASE = "es_stress"
+"""The database the stress runs own on the servers (the contract suite owns ``test``)."""
+
+COMMITTED = "committed"
+ROLLED_BACK = "rolled back"
+FAILED = "failed"
+"""An append raised: the transaction was rolled back (its events must not be delivered)."""
+UNCERTAIN = "uncertain"
+"""The commit raised: whether it happened is unknown (a run with one is not a proof)."""
+
+POLL = timedelta(milliseconds=50)
+"""``gap_retry_interval``: how often a subscriber polls when no wake-up reaches it."""
+
+
+class _Base(DeclarativeBase):
+    """Maps the default models in processes where nothing else did (spawned writers)."""
+
+
+configure_models(_Base)
+
+
+class StressTicked(Event):
+    """One stress event: which writer, transaction and place in it."""
+
+    __event_name__ = "stress.ticked"
+
+    writer: int
+    transaction: int
+    index: int
+
+
+def metadata() -> MetaData:
+    """The default models' tables (mapped on whichever base ``configure_models`` got first)."""
+    return DefaultEvent.__table__.metadata  # type: ignore[attr-defined,no-any-return]
+
+
+# --- databases --------------------------------------------------------------------------------
+
+
+def database_url(
+    kind: str, sqlite_path: Path | None = None, database: str = STRESS_DATABASE
+) -> str:
+    """The URL of a stress database of ``kind`` (``sqlite``, ``postgres`` or ``mariadb``)."""
+    if kind == "sqlite":
+        if sqlite_path is None:
+            raise ValueError("SQLite needs a file path")
+        return f"sqlite:///{sqlite_path}"
+    server = {"postgres": POSTGRES_URL, "mariadb": MARIADB_URL}[kind]
+    return make_url(server).set(database=database).render_as_string(hide_password=False)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def is_mysql(url: str) -> bool:
+    """MariaDB or MySQL."""
+    return make_url(url).get_backend_name() in ("mysql", "mariadb")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL (readers never block) and a busy timeout."""
+    if not is_sqlite(url):
+        return create_engine(url)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _wal(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    return engine
+
+
+def prepare_database(url: str) -> str | None:
+    """(Re)create the stress database with empty tables; the reason when its server is absent."""
+    parsed = make_url(url)
+    if not is_sqlite(url):
+        postgres = parsed.get_backend_name() == "postgresql"
+        admin = create_engine(
+            parsed.set(database="postgres" if postgres else "mysql"), isolation_level="AUTOCOMMIT"
+        )
+        name = parsed.database
+        try:
+            with admin.connect() as connection:
+                if postgres:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                    connection.execute(text(f'CREATE DATABASE "{name}"'))
+                else:
+                    connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+                    connection.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+        except Exception as error:
+            safe = parsed.render_as_string(hide_password=True)
+            return f"{safe} unavailable: {type(error).__name__}: {error}"
+        finally:
+            admin.dispose()
+    engine = make_engine(url)
+    try:
+        metadata().create_all(engine)
+    finally:
+        engine.dispose()
+    return None
+
+
+def backend_on(session: Session) -> SQLAlchemyBackend:
+    return SQLAlchemyBackend().configure(session, SQLAlchemyConfig(gap_retry_interval=POLL))
+
+
+# --- writers (child processes) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WriterPlan:
+    url: str
+    index: int
+    seed: int
+    transactions: int
+    max_events: int
+    hold_max: float
+    rollback_ratio: float
+    streams: int = 4
+    """Streams created (one event each, committed) before the writers start together."""
+    new_stream_ratio: float = 0.1
+    """Share of transactions that also create a stream."""
+    long_hold: float = 0.0
+    """When > 0, the first transaction after the start stays open this long (and commits)."""
+    wait_for_long: bool = False
+    """Start only once the long transaction has written its events."""
+
+
+@dataclass(frozen=True)
+class TxRecord:
+    """One writer transaction: its event uuids and outcome, with wall-clock times."""
+
+    writer: int
+    number: int
+    """0 is the transaction creating the writer's first streams."""
+    uuids: tuple[str, ...]
+    outcome: str
+    began: float
+    """Before the first append."""
+    ended: float
+    """After the commit or rollback returned."""
+    long: bool = False
+    error: str = ""
+
+
+START_WAIT = 30.0
+"""How long writers wait for each other (and for the long transaction) before giving up."""
+
+
+def writer_main(plan: WriterPlan, results: Any, ready: Any, long_open: Any) -> None:
+    """Entry point of a writer process: puts ``(index, records, error)`` on ``results``.
+
+    Each writer creates its streams, waits at the ``ready`` barrier for the others, then (all
+    but the long writer) for ``long_open``, and runs its transactions.
+    """
+    records: list[TxRecord] = []  # kept when the writer fails: they say what was committed
+    error = ""
+    try:
+        _write(plan, ready, long_open, records)
+    except BaseException:
+        error = traceback.format_exc()
+        ready.abort()  # never leave the other writers waiting
+    finally:
+        long_open.set()
+    results.put((plan.index, records, error))
+
+
+def _write(plan: WriterPlan, ready: Any, long_open: Any, records: list[TxRecord]) -> None:
+    writer = _Writer(plan, records)
+    try:
+        writer.create_streams()
+        ready.wait(START_WAIT)
+        if plan.wait_for_long and not long_open.wait(START_WAIT):
+            raise RuntimeError("the long transaction did not start")
+        for number in range(1, plan.transactions + 1):
+            writer.transaction(number, long_open if plan.long_hold and number == 1 else None)
+    finally:
+        writer.close()
+
+
+CREATE_ATTEMPTS = 5
+
+
+class _Writer:
+    """One writer's session, streams (with their versions) and transaction records."""
+
+    def __init__(self, plan: WriterPlan, records: list[TxRecord]) -> None:
+        self.plan = plan
+        self.rng = random.Random(plan.seed)
+        self.engine = make_engine(plan.url)
+        self.session = Session(self.engine)
+        self.store = backend_on(self.session).event_store
+        self.streams: list[StreamId] = []
+        self.versions: dict[StreamId, int] = {}
+        self.records = records
+
+    def close(self) -> None:
+        self.session.close()
+        self.engine.dispose()
+
+    def create_streams(self) -> None:
+        """Create the writer's first streams (retried: the database may pick a deadlock victim)."""
+        for _ in range(CREATE_ATTEMPTS):
+            fresh = [StreamId() for _ in range(self.plan.streams)]
+            if self._run(0, [(s, 1) for s in fresh], hold=0.0, rollback=False) == COMMITTED:
+                return
+        raise RuntimeError(f"could not create streams: {self.records[-1].error}")
+
+    def transaction(self, number: int, long_open: Any | None) -> None:
+        """Append 1-``max_events`` events to one or two streams, wait, commit or roll back.
+
+        ``long_open`` (an event to set once the events are written) makes it the long one.
+        """
+        rng, plan = self.rng, self.plan
+        count = rng.randint(1, plan.max_events)
+        first = StreamId() if rng.random() < plan.new_stream_ratio else rng.choice(self.streams)
+        split = rng.randint(1, count - 1) if count > 1 and rng.random() < 0.5 else count
+        plan_of = [(first, split)]
+        others = [s for s in self.streams if s != first]
+        if split < count and others:
+            plan_of.append((rng.choice(others), count - split))
+        else:
+            plan_of = [(first, count)]
+        long = long_open is not None
+        hold = plan.long_hold if long else rng.uniform(0, plan.hold_max)
+        rollback = not long and rng.random() < plan.rollback_ratio
+        self._run(number, plan_of, hold, rollback, long_open)
+
+    def _run(
+        self,
+        number: int,
+        appends: list[tuple[StreamId, int]],
+        hold: float,
+        rollback: bool,
+        long_open: Any | None = None,
+    ) -> str:
+        """Run one transaction; returns (and records) its outcome."""
+        uuids: list[str] = []
+        moved: dict[StreamId, int] = {}
+        began = time.time()
+
+        def record(outcome: str, error: str = "") -> str:
+            long = long_open is not None
+            ended = time.time()
+            self.records.append(
+                TxRecord(self.plan.index, number, tuple(uuids), outcome, began, ended, long, error)
+            )
+            return outcome
+
+        try:
+            for stream, count in appends:
+                version = self.versions.get(stream, 0)
+                wrapped = [
+                    WrappedEvent.wrap(
+                        StressTicked(writer=self.plan.index, transaction=number, index=len(uuids)),
+                        version=version + n,
+                    )
+                    for n in range(1, count + 1)
+                ]
+                uuids.extend(str(w.uuid) for w in wrapped)
+                self.store.append(*wrapped, stream_id=stream, expected_version=version)
+                moved[stream] = version + count
+            if long_open is not None:
+                long_open.set()  # the other writers start now and commit while this one waits
+            time.sleep(hold)  # the caller's slow work between append and commit
+        except Exception as error:
+            self.session.rollback()
+            return record(FAILED, repr(error))
+        if rollback:
+            self.session.rollback()
+            return record(ROLLED_BACK)
+        try:
+            self.session.commit()
+        except Exception as error:
+            self.session.rollback()
+            return record(UNCERTAIN, repr(error))
+        self.versions.update(moved)
+        self.streams.extend([s for s in moved if s not in self.streams])
+        return record(COMMITTED)
+
+
+# --- subscribers (threads of this process) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    uuid: str
+    position: int
+    at: float
+    """Wall clock when the subscriber got it."""
+
+
+def close(subscription: Iterator[Any]) -> None:
+    """Close a subscription's iterator (its generator gives back connections and LISTEN)."""
+    closing = getattr(subscription, "close", None)
+    if closing is not None:
+        closing()
+
+
+def _uuids_of(batch: Iterable[Recorded]) -> list[tuple[str, int]]:
+    return [(str(r.wrapped_event.uuid), r.position) for r in batch]
+
+
+class Subscriber(threading.Thread):
+    """Reads from position 0 with its own session until told what to expect and caught up."""
+
+    def __init__(
+        self, name: str, url: str, mode: str, batch_size: int, timelimit: float, give_up: float
+    ) -> None:
+        super().__init__(name=f"stress-{name}", daemon=True)
+        self.label = name
+        self.url = url
+        self.mode = mode
+        self.batch_size = batch_size
+        self.timelimit = timelimit
+        self.give_up = give_up
+        """``time.monotonic()`` after which the subscriber stops whatever it has."""
+        self.deliveries: list[Delivery] = []
+        self.error = ""
+        self.timed_out = False
+        self.caught_up_at: float | None = None
+        self._expected: frozenset[str] | None = None
+
+    def expect(self, committed: frozenset[str], catch_up: float) -> None:
+        """Stop once all of ``committed`` arrived and then a time limit passed with nothing.
+
+        Give up if that takes over ``catch_up`` seconds (the writers are done: an exact
+        subscription has nothing left to wait for).
+        """
+        self.give_up = min(self.give_up, time.monotonic() + catch_up)
+        self._expected = committed
+
+    def run(self) -> None:
+        engine = make_engine(self.url)
+        try:
+            with Session(engine) as session:
+                start = backend_on(session).subscriber.start_from(0)
+                if self.mode == "iter":
+                    records = start.build_iter(self.timelimit)
+                    try:
+                        self._consume([r] if r is not None else [] for r in records)
+                    finally:
+                        close(records)
+                else:
+                    batches = start.build_batch(self.batch_size, self.timelimit)
+                    try:
+                        self._consume(batches)
+                    finally:
+                        close(batches)
+        except BaseException:
+            self.error = traceback.format_exc()
+        finally:
+            engine.dispose()
+
+    def _consume(self, batches: Iterator[list[Recorded]]) -> None:
+        missing: set[str] | None = None
+        for batch in batches:
+            now = time.time()
+            for uuid, position in _uuids_of(batch):
+                self.deliveries.append(Delivery(uuid, position, now))
+                if missing is not None:
+                    missing.discard(uuid)
+            expected = self._expected
+            if missing is None and expected is not None:
+                missing = set(expected) - {d.uuid for d in self.deliveries}
+            if missing is not None and not missing:
+                if self.caught_up_at is None:
+                    self.caught_up_at = now
+                if not batch:
+                    return
+            if time.monotonic() > self.give_up:
+                self.timed_out = True
+                return
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    writers: int = 3
+    transactions: int = 40
+    max_events: int = 3
+    hold_max: float = 0.05
+    rollback_ratio: float = 0.2
+    streams: int = 4
+    """Streams each writer creates before they all start (more come from ``new_stream_ratio``)."""
+    new_stream_ratio: float = 0.1
+    long_hold: float = 0.0
+    """When > 0, one more writer keeps its first transaction open this long (the others start
+    once it has written and commit meanwhile)."""
+    timelimit: float = 0.5
+    batch_size: int = 10
+    seed: int = 1
+    max_seconds: float = 45.0
+    """Bound of the whole run."""
+    catch_up_seconds: float = 15.0
+    """Bound of the subscribers' catch-up once every writer is done."""
+
+
+@dataclass
+class StressReport:
+    url: str
+    scenario: Scenario
+    transactions: list[TxRecord]
+    subscribers: dict[str, list[Delivery]]
+    caught_up_at: dict[str, float | None]
+    started: float
+    writers_done: float
+    finished: float
+    errors: list[str] = field(default_factory=list)
+
+    def events(self, outcome: str) -> list[str]:
+        return [u for t in self.transactions if t.outcome == outcome for u in t.uuids]
+
+    @property
+    def committed(self) -> frozenset[str]:
+        return frozenset(self.events(COMMITTED))
+
+    @property
+    def not_committed(self) -> frozenset[str]:
+        """Events of transactions that rolled back (on purpose or because an append failed)."""
+        return frozenset(self.events(ROLLED_BACK) + self.events(FAILED))
+
+    @property
+    def long_transaction(self) -> TxRecord | None:
+        return next((t for t in self.transactions if t.long), None)
+
+    def commit_times(self) -> dict[str, float]:
+        return {u: t.ended for t in self.transactions if t.outcome == COMMITTED for u in t.uuids}
+
+    def lags(self, subscriber: str, committed_after: float = 0.0) -> list[float]:
+        """Seconds from each commit returning to the subscriber getting the event (≥ 0).
+
+        Only events committed after ``committed_after`` (wall clock) count.
+        """
+        ended = self.commit_times()
+        return [
+            max(0.0, d.at - ended[d.uuid])
+            for d in self.subscribers[subscriber]
+            if ended.get(d.uuid, -1.0) > committed_after
+        ]
+
+    def verdicts(self) -> list[Verdict]:
+        return [
+            Verdict.of(name, deliveries, self.committed, self.not_committed)
+            for name, deliveries in self.subscribers.items()
+        ]
+
+    def summary(self) -> str:
+        outcomes = Counter(t.outcome for t in self.transactions)
+        events = {outcome: len(self.events(outcome)) for outcome in outcomes}
+        delivered = {name: len(d) for name, d in self.subscribers.items()}
+        return (
+            f"{make_url(self.url).get_backend_name()}: {len(self.transactions)} transactions "
+            f"{dict(outcomes)}, events {events}, delivered {delivered}, "
+            f"writers {self.writers_done - self.started:.2f} s, "
+            f"total {self.finished - self.started:.2f} s"
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one subscriber got wrong (every list empty means exact)."""
+
+    subscriber: str
+    delivered: int
+    duplicates: list[str]
+    missing: list[str]
+    rolled_back: list[str]
+    unknown: list[str]
+    repeated_positions: list[int]
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        deliveries: list[Delivery],
+        committed: frozenset[str],
+        not_committed: frozenset[str],
+    ) -> Verdict:
+        counts = Counter(d.uuid for d in deliveries)
+        positions = Counter(d.position for d in deliveries)
+        return cls(
+            subscriber=name,
+            delivered=len(deliveries),
+            duplicates=sorted(u for u, n in counts.items() if n > 1),
+            missing=sorted(committed - counts.keys()),
+            rolled_back=sorted(not_committed & counts.keys()),
+            unknown=sorted(counts.keys() - committed - not_committed),
+            repeated_positions=sorted(p for p, n in positions.items() if n > 1),
+        )
+
+    @property
+    def exact(self) -> bool:
+        return not (
+            self.duplicates
+            or self.missing
+            or self.rolled_back
+            or self.unknown
+            or self.repeated_positions
+        )
+
+    def __str__(self) -> str:
+        return (
+            f"{self.subscriber}: delivered={self.delivered} duplicates={len(self.duplicates)} "
+            f"missing={len(self.missing)} rolled_back_delivered={len(self.rolled_back)} "
+            f"unknown={len(self.unknown)} repeated_positions={len(self.repeated_positions)}"
+            + ("" if self.exact else f" e.g. missing {self.missing[:3]} dup {self.duplicates[:3]}")
+        )
+
+
+def run_stress(url: str, scenario: Scenario) -> StressReport:
+    """Run ``scenario`` against the prepared database at ``url``."""
+    context = multiprocessing.get_context("spawn")
+    results: Any = context.Queue()
+    long_open: Any = context.Event()
+    writers = scenario.writers + (1 if scenario.long_hold > 0 else 0)
+    ready: Any = context.Barrier(writers)
+    started = time.time()
+    give_up = time.monotonic() + scenario.max_seconds
+    plans = [
+        WriterPlan(
+            url=url,
+            index=index,
+            seed=scenario.seed * 1_000 + index,
+            transactions=scenario.transactions,
+            max_events=scenario.max_events,
+            hold_max=scenario.hold_max,
+            rollback_ratio=scenario.rollback_ratio,
+            streams=scenario.streams,
+            new_stream_ratio=scenario.new_stream_ratio,
+            wait_for_long=scenario.long_hold > 0,
+        )
+        for index in range(scenario.writers)
+    ]
+    if scenario.long_hold > 0:
+        plans.append(
+            WriterPlan(
+                url=url,
+                index=scenario.writers,
+                seed=scenario.seed * 1_000 + scenario.writers,
+                transactions=max(1, scenario.transactions // 4),
+                max_events=scenario.max_events,
+                hold_max=scenario.hold_max,
+                rollback_ratio=scenario.rollback_ratio,
+                streams=scenario.streams,
+                new_stream_ratio=scenario.new_stream_ratio,
+                long_hold=scenario.long_hold,
+            )
+        )
+    subscribers = [
+        Subscriber("batch", url, "batch", scenario.batch_size, scenario.timelimit, give_up),
+        Subscriber("iter", url, "iter", 1, scenario.timelimit, give_up),
+    ]
+    for subscriber in subscribers:
+        subscriber.start()
+    processes = [
+        context.Process(target=writer_main, args=(plan, results, ready, long_open), daemon=True)
+        for plan in plans
+    ]
+    for process in processes:
+        process.start()
+    records, errors = _collect(processes, results, give_up)
+    writers_done = time.time()
+    transactions = [r for index in sorted(records) for r in records[index]]
+    committed = frozenset(u for t in transactions if t.outcome == COMMITTED for u in t.uuids)
+    for subscriber in subscribers:
+        subscriber.expect(committed, scenario.catch_up_seconds)
+    for subscriber in subscribers:
+        subscriber.join(max(0.0, give_up - time.monotonic()) + scenario.timelimit + 5)
+        if subscriber.is_alive():
+            errors.append(f"subscriber {subscriber.label} did not stop")
+        if subscriber.error:
+            errors.append(f"subscriber {subscriber.label} failed:\n{subscriber.error}")
+        if subscriber.timed_out:
+            errors.append(f"subscriber {subscriber.label} gave up waiting for committed events")
+    errors.extend(
+        f"writer {t.writer} transaction {t.number} {t.outcome}: {t.error}"
+        for t in transactions
+        if t.outcome == UNCERTAIN
+    )
+    return StressReport(
+        url=url,
+        scenario=scenario,
+        transactions=transactions,
+        subscribers={s.label: list(s.deliveries) for s in subscribers},
+        caught_up_at={s.label: s.caught_up_at for s in subscribers},
+        started=started,
+        writers_done=writers_done,
+        finished=time.time(),
+        errors=errors,
+    )
+
+
+def _collect(
+    processes: list[Any], results: Any, give_up: float
+) -> tuple[dict[int, list[TxRecord]], list[str]]:
+    """Every writer's records (bounded by ``give_up``; stuck writers are killed)."""
+    records: dict[int, list[TxRecord]] = {}
+    errors: list[str] = []
+    while len(records) < len(processes):
+        remaining = give_up - time.monotonic()
+        if remaining <= 0:
+            errors.append(f"writers {sorted(set(range(len(processes))) - set(records))} timed out")
+            break
+        try:
+            index, written, error = results.get(timeout=min(remaining, 1.0))
+        except queue.Empty:
+            for index, process in enumerate(processes):
+                if index not in records and process.exitcode not in (None, 0):
+                    records[index] = []
+                    errors.append(f"writer {index} exited with code {process.exitcode}")
+            continue
+        records[index] = written
+        if error:
+            errors.append(f"writer {index} failed:\n{error}")
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
+    return records, errors
+
+
+# --- reading back -----------------------------------------------------------------------------
+
+
+def read_after(
+    url: str, position: int, timelimit: float = 0.3, give_up: float = 30.0
+) -> list[Delivery]:
+    """Everything a new subscription from ``position`` delivers until it is caught up."""
+    engine = make_engine(url)
+    deadline = time.monotonic() + give_up
+    delivered: list[Delivery] = []
+    try:
+        with Session(engine) as session:
+            batches = (
+                backend_on(session).subscriber.start_from(position).build_batch(500, timelimit)
+            )
+            try:
+                for batch in batches:
+                    now = time.time()
+                    delivered.extend(Delivery(u, p, now) for u, p in _uuids_of(batch))
+                    if not batch:
+                        return delivered
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"reading after {position} took over {give_up} s")
+            finally:
+                close(batches)
+    finally:
+        engine.dispose()
+    return delivered  # pragma: no cover - the iterator is infinite
+
+
+def current_position(url: str) -> int:
+    """``event_store.position`` on a new session."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            return backend_on(session).event_store.position or 0
+    finally:
+        engine.dispose()
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1 or share >= 1:
+        return max(values)
+    return statistics.quantiles(values, n=100, method="inclusive")[round(share * 100) - 1]
