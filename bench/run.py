@@ -1,22 +1,72 @@
-"""`make bench`: run every benchmark and print figures with their reference ratios."""
+"""`make bench`: run every benchmark and print figures with their reference ratios.
+
+Select sections with arguments or ``BENCH`` (e.g. ``python -m bench.run postgres`` or
+``BENCH=sqlite,postgres make bench``): ``in-memory``, ``sqlite``, ``postgres``, ``sql`` (both SQL
+databases) or ``all`` (the default).
+"""
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
+from collections.abc import Callable, Iterable
 
 from bench import in_memory
+from bench.in_memory import Figure
 
 
-def main() -> None:
-    print(f"Python {platform.python_version()} on {platform.machine()}, {sys.platform}")
-    print(f"{'backend':<10} {'workload':<42} {'ours':>12} {'reference':>12} {'ratio':>7}  unit")
-    for figure in in_memory.run():
-        reference = f"{figure.reference:,.1f}" if figure.reference else "-"
-        print(
-            f"{'in-memory':<10} {figure.workload:<42} {figure.ours:>12,.1f} {reference:>12} "
-            f"{figure.ratio:>7}  {figure.unit}"
-        )
+def _sqlite() -> Iterable[Figure]:
+    from bench import sqlalchemy
+
+    return sqlalchemy.run_sqlite()
+
+
+def _postgres() -> Iterable[Figure]:
+    from bench import sqlalchemy
+
+    return sqlalchemy.run_postgres()
+
+
+SECTIONS: dict[str, Callable[[], Iterable[Figure]]] = {
+    "in-memory": in_memory.run,
+    "sqlite": _sqlite,
+    "postgres": _postgres,
+}
+ALIASES = {"all": list(SECTIONS), "sql": ["sqlite", "postgres"]}
+
+
+def selected(names: list[str]) -> list[str]:
+    chosen: list[str] = []
+    for name in names or ["all"]:
+        for section in ALIASES.get(name, [name]):
+            if section not in SECTIONS:
+                raise SystemExit(f"unknown benchmark {name!r}; choose from {', '.join(SECTIONS)}")
+            if section not in chosen:
+                chosen.append(section)
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> None:
+    if argv is None:
+        argv = sys.argv[1:] or os.environ.get("BENCH", "").replace(",", " ").split()
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(
+        f"Python {platform.python_version()} on {platform.machine()}, {sys.platform}, "
+        f"{os.cpu_count()} cores, load average {load}"
+    )
+    print(f"{'backend':<10} {'workload':<44} {'ours':>12} {'reference':>12} {'ratio':>7}  unit")
+    for section in selected(argv):
+        try:
+            for figure in SECTIONS[section]():
+                reference = f"{figure.reference:,.1f}" if figure.reference else "-"
+                print(
+                    f"{section:<10} {figure.workload:<44} {figure.ours:>12,.1f} {reference:>12} "
+                    f"{figure.ratio:>7}  {figure.unit}",
+                    flush=True,
+                )
+        except OSError as error:  # a database server that is not running
+            print(f"{section:<10} skipped: {error}", flush=True)
 
 
 if __name__ == "__main__":

@@ -40,10 +40,13 @@ def kind(connection: Connection) -> str:
     return "mysql" if name in ("mysql", "mariadb") else name
 
 
-def create_unless_exists(connection: Connection, table: Table, values: dict[str, Any]) -> bool:
+def create_unless_exists(
+    connection: Connection, table: Table, values: dict[str, Any]
+) -> int | None:
     """INSERT a row unless a unique key is taken (waiting for a concurrent creator to finish).
 
-    Returns whether this call created it. The caller's transaction stays usable either way.
+    Returns the new row's id, or ``None`` when the key was taken. The caller's transaction stays
+    usable either way.
     """
     match kind(connection):
         case "postgresql":
@@ -53,11 +56,20 @@ def create_unless_exists(connection: Connection, table: Table, values: dict[str,
         case _:
             try:
                 with connection.begin_nested():
-                    connection.execute(insert(table).values(values))
+                    created = connection.execute(insert(table).values(values))
             except IntegrityError:
-                return False
-            return True
-    return connection.execute(statement.values(values)).rowcount == 1
+                return None
+            return int(created.inserted_primary_key[0])  # type: ignore[index]
+    row = connection.execute(statement.values(values).returning(table.c.id)).first()
+    return None if row is None else int(row[0])
+
+
+def creates_first(connection: Connection) -> bool:
+    """Whether trying the INSERT before looking the stream up is cheap and safe.
+
+    Not on InnoDB, where a duplicate-key error takes next-key locks that deadlock creators.
+    """
+    return kind(connection) != "mysql"
 
 
 def locks_gaps(connection: Connection) -> bool:
@@ -136,9 +148,19 @@ def sequence_committed(connection: Connection, events: Table) -> None:
 
 
 def notify(connection: Connection) -> None:
-    """Wake subscribers in other processes when this transaction commits."""
+    """Wake subscribers in other processes when this transaction commits (PostgreSQL)."""
     if kind(connection) == "postgresql":
         connection.execute(select(literal_column(f"pg_notify('{NOTIFY_CHANNEL}', '')")))
+
+
+def notify_column(connection: Connection) -> ColumnElement[Any] | None:
+    """A column that sends the commit wake-up when returned by a statement (PostgreSQL).
+
+    Repeated identical notifications in one transaction are delivered once.
+    """
+    if kind(connection) == "postgresql":
+        return literal_column(f"pg_notify('{NOTIFY_CHANNEL}', '')")
+    return None
 
 
 def final_order(
@@ -151,8 +173,8 @@ def final_order(
     ``connection`` must be one from ``reading_connection``.
     """
     match order_mode(connection):
-        case "xid":
-            key = func.coalesce(events.c.tx_id, 0)
+        case "xid":  # every row has tx_id (rows of the existing library get 0 by migration)
+            key = events.c.tx_id
             return key, [key < tx_horizon(connection)]
         case "sequence":
             sequence_committed(connection, events)

@@ -136,7 +136,7 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
             if snapshot is not None:
                 query = query.where(events.c.version > snapshot.version)
             query = query.order_by(events.c.version, events.c.id)
-            rows = [raw_event(row, loaded_id) for row in connection.execute(query)]
+            rows = [raw_event(row, loaded_id) for row in connection.execute(query).all()]
             return stream_window(rows, [snapshot] if snapshot else [], start, stop)
 
     def _latest_snapshot(
@@ -177,7 +177,6 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
             records = self._insert_rows(connection, db_stream_id, stored_id, events)
             if self._enqueue is not None:
                 self._enqueue(connection, records)
-            dialects.notify(connection)
         wakeup.mark_appended(self._session)
         self._dispatch(*records)
 
@@ -188,10 +187,18 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
         versioning: Versioning,
         events: list[RawEvent],
     ) -> tuple[int, StreamId]:
-        """Create or lock the stream row, apply the versioning rule, move the stored version."""
+        """Create or lock the stream row, apply the versioning rule, move the stored version.
+
+        A new stream costs one INSERT (tried first when ``expected_version`` is 0); an existing
+        one a locking SELECT and an UPDATE, plus a look-up of taken versions only when the batch
+        reaches below the stored version.
+        """
         versions = [event.version for event in events]
         self._check_name(connection, stream_id)
-        stream = self._find_stream(connection, stream_id, lock=True)
+        stored_id = trusted_stream_id(stream_id, stream_id.name, stream_id.category or None)
+        stream = None
+        if not (versioning.expected_version == 0 and dialects.creates_first(connection)):
+            stream = self._find_stream(connection, stream_id, lock=True)
         if stream is None:
             version = plan_stored_version(False, None, versioning, versions)
             values = {
@@ -202,24 +209,22 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
                 "version": version,
             }
             created = dialects.create_unless_exists(connection, self._streams, values)
-            if created:  # our own row: lock it by primary key (no gap locks on InnoDB)
-                stream = self._find_stream(connection, stream_id, lock=True)
-            else:
-                stream = self._lock_created_stream(connection, stream_id)
+            if created is not None:
+                return created, stored_id
+            # it exists (maybe created concurrently): decide against its committed state
+            stream = self._lock_created_stream(connection, stream_id)
             assert stream is not None
-            if created:
-                return stream.id, trusted_stream_id(
-                    stream_id, stream_id.name, stream_id.category or None
-                )
-            # another transaction created it meanwhile: decide against its committed state
-        taken = self._taken_versions(connection, stream.id, versions)
+        numbered = [v for v in versions if v is not None]
+        reaches_back = stream.version is None or any(v <= stream.version for v in numbered)
+        taken = self._taken_versions(connection, stream.id, versions) if reaches_back else []
         version = plan_stored_version(True, stream.version, versioning, versions, taken)
         name = stream.name or stream_id.name
-        connection.execute(
-            update(self._streams)
-            .where(self._streams.c.id == stream.id)
-            .values(version=version, name=name)
-        )
+        if version != stream.version or name != stream.name:
+            connection.execute(
+                update(self._streams)
+                .where(self._streams.c.id == stream.id)
+                .values(version=version, name=name)
+            )
         return stream.id, trusted_stream_id(stream.uuid, name, stream_id.category or None)
 
     def _check_name(self, connection: Connection, stream_id: StreamId) -> None:
@@ -277,8 +282,12 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
         if tx_id is not None:
             statement = statement.values(tx_id=tx_id)
         if connection.dialect.insert_executemany_returning_sort_by_parameter_order:
+            returned: list[Any] = [self._events.c.id]
+            wake = dialects.notify_column(connection)  # the wake-up rides on this statement
+            if wake is not None:
+                returned.append(wake)
             result = connection.execute(
-                statement.returning(self._events.c.id, sort_by_parameter_order=True), rows
+                statement.returning(*returned, sort_by_parameter_order=True), rows
             )
             ids = list(result.scalars())
         else:  # pragma: no cover - every supported dialect returns ids in order

@@ -113,11 +113,19 @@ class SqlAlchemyOutboxStorageStrategy(OutboxStorageStrategy):
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             ).all()
-        for row in rows:
-            yield self._publishing(row)
+        published: list[int] = []
+        try:
+            for row in rows:
+                yield self._publishing(row, published)
+        finally:  # one DELETE for the run (same transaction as the per-entry outcome)
+            if published:
+                with translated_errors():
+                    self._session.connection().execute(
+                        delete(table).where(table.c.id.in_(published))
+                    )
 
     @contextmanager
-    def _publishing(self, row: Row[Any]) -> Iterator[RecordedRaw]:
+    def _publishing(self, row: Row[Any], published: list[int]) -> Iterator[RecordedRaw]:
         table = self._table
         try:
             yield record_from(row.data, row.stream_name, row.position)
@@ -137,8 +145,7 @@ class SqlAlchemyOutboxStorageStrategy(OutboxStorageStrategy):
                 )
             raise
         else:
-            with translated_errors():
-                self._session.connection().execute(delete(table).where(table.c.id == row.id))
+            published.append(row.id)
 
     def dead_letters(self, limit: int = 100) -> list[OutboxEntry]:
         table = self._table

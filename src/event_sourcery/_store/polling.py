@@ -24,6 +24,10 @@ class EventSource(Protocol):
         """Block until events after ``after`` may exist, or ``timeout`` seconds pass."""
 
 
+READ_AHEAD = 100
+"""Events read per query when delivering one at a time (``batch_size=1``, ``build_iter``)."""
+
+
 def poll_batches(
     source: EventSource,
     start_from: Position,
@@ -32,17 +36,26 @@ def poll_batches(
     selector: Selector,
     clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[list[RecordedRaw]]:
-    """Infinite iterator of batches: full ones at once, otherwise what came within the limit."""
+    """Infinite iterator of batches: full ones at once, otherwise what came within the limit.
+
+    With ``batch_size=1`` each event is yielded as soon as it is available, but events are read
+    ``READ_AHEAD`` at a time, so a subscriber catching up does not pay one query per event.
+    """
     if batch_size < 1:
         raise ValueError(f"Batch size must be at least 1, got {batch_size}")
-    cursor = BatchCursor(position=start_from, batch_size=batch_size)
+    one_by_one = batch_size == 1
+    cursor = BatchCursor(position=start_from, batch_size=READ_AHEAD if one_by_one else batch_size)
     limit = timelimit.total_seconds()
     while True:
         deadline = clock() + limit
         while True:
             cursor.advance(source.fetch_after(cursor.position, cursor.wanted, selector))
             remaining = deadline - clock()
-            if cursor.full or remaining <= 0:
+            if cursor.full or (one_by_one and cursor.pending) or remaining <= 0:
                 break
             source.wait_for_events(cursor.position, remaining)
-        yield cursor.take()
+        batch = cursor.take()
+        if one_by_one and batch:
+            yield from ([record] for record in batch)
+        else:
+            yield batch

@@ -133,6 +133,10 @@ def upgrade() -> None:
         batch.create_unique_constraint(EVENT_UUID_KEY, ["uuid"])
         batch.create_index(f"ix_{EVENTS}_name", ["name"])
         batch.create_index(f"ix_tx_id_id_{EVENTS}", ["tx_id", "id"])
+    if dialect_name() == "postgresql":
+        # PostgreSQL subscriptions order by (tx_id, id) below the transaction horizon: events
+        # written before this migration come first, in id order.
+        op.execute(sa.text(f"UPDATE {EVENTS} SET tx_id = 0 WHERE tx_id IS NULL"))
     if is_mysql():
         modify(
             EVENTS,
