@@ -17,7 +17,6 @@ from typing_extensions import Self
 from event_sourcery._core.records import Position, RawEvent, RecordedRaw
 from event_sourcery._core.strategies import StorageStrategy
 from event_sourcery._core.stream_id import DEFAULT_TENANT, StreamId, TenantId, trusted_stream_id
-from event_sourcery._core.stream_window import latest_snapshot, stream_window
 from event_sourcery._core.versioning import Versioning, plan_stored_version
 from event_sourcery.exceptions import (
     AnotherStreamWithThisNameButOtherIdExists,
@@ -137,7 +136,8 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
                 query = query.where(events.c.version > snapshot.version)
             query = query.order_by(events.c.version, events.c.id)
             rows = [raw_event(row, loaded_id) for row in connection.execute(query).all()]
-            return stream_window(rows, [snapshot] if snapshot else [], start, stop)
+            # the query applied the range and the snapshot already: it only goes first
+            return [snapshot, *rows] if snapshot else rows
 
     def _latest_snapshot(
         self,
@@ -162,7 +162,7 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
             query = query.where(snapshots.c.version < stop)
         query = query.order_by(snapshots.c.created_at.desc()).limit(1)
         row = connection.execute(query).first()
-        return latest_snapshot([raw_event(row, stream_id)], start, stop) if row else None
+        return raw_event(row, stream_id) if row else None
 
     def insert_events(
         self, stream_id: StreamId, versioning: Versioning, events: list[RawEvent]

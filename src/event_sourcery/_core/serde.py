@@ -42,7 +42,7 @@ class Serde:
             version=event.version,
             uuid=event.uuid,
             created_at=event.created_at,
-            context=Context(**event.context),
+            context=_context(event.context),
         )
 
     def deserialize_many(self, events: Iterable[RawEvent]) -> list[WrappedEvent[Any]]:
@@ -55,3 +55,13 @@ class Serde:
             position=record.position,
             tenant_id=record.tenant_id,
         )
+
+
+_EMPTY_CONTEXT = {"correlation_id": None, "causation_id": None}
+
+
+def _context(stored: dict[str, Any]) -> Context:
+    """The stored context as a ``Context`` (most are empty: skip validating those)."""
+    if stored == _EMPTY_CONTEXT:
+        return Context.model_construct()
+    return Context(**stored)
