@@ -80,6 +80,8 @@ class SqlAlchemyFactory(BackendFactory):
     def engine(self) -> Engine:
         if self.url == "sqlite":
             return databases.sqlite_engine()
+        if self.url == "sqlite-memory":
+            return databases.sqlite_memory_engine()
         return databases.require_server(self.url)
 
     @contextmanager
@@ -106,6 +108,7 @@ class SqlAlchemyFactory(BackendFactory):
 FACTORIES: list[BackendFactory] = [
     InMemoryFactory(),
     SqlAlchemyFactory(name="sqlite", url="sqlite"),
+    SqlAlchemyFactory(name="sqlite_memory", url="sqlite-memory"),
     SqlAlchemyFactory(name="postgres", url=databases.POSTGRES_URL, marks=(pytest.mark.postgres,)),
     SqlAlchemyFactory(name="mariadb", url=databases.MARIADB_URL, marks=(pytest.mark.mariadb,)),
 ]

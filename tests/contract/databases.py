@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, delete, text
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import StaticPool
 
 from event_sourcery_sqlalchemy import configure_models
 
@@ -38,6 +39,15 @@ configure_models(Base)
 def sqlite_engine() -> Engine:
     path = Path(tempfile.mkdtemp(prefix="event-sourcery-")) / "events.sqlite3"
     return _prepared(create_engine(f"sqlite:///{path}"))
+
+
+def sqlite_memory_engine() -> Engine:
+    """A fresh in-memory database: one shared connection (``StaticPool``), usable by threads."""
+    engine = create_engine(
+        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+    )
+    Base.metadata.create_all(engine)
+    return engine
 
 
 @cache
