@@ -7,6 +7,7 @@ scoped to the strategy's tenant. The versioning rule comes from the core
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -294,15 +295,7 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
             ids = [connection.execute(statement, row).inserted_primary_key[0] for row in rows]  # type: ignore[index]
         return [
             RecordedRaw(
-                entry=RawEvent(
-                    uuid=event.uuid,
-                    stream_id=stored_id,
-                    created_at=event.created_at,
-                    name=event.name,
-                    data=event.data,
-                    context=event.context,
-                    version=event.version,
-                ),
+                entry=dataclasses.replace(event, stream_id=stored_id),
                 position=position,
                 tenant_id=self._tenant_id,
             )

@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from event_sourcery._core.cursor import ALL, Fetched, Selector
-from event_sourcery._core.records import Position, RawEvent, RecordedRaw
+from event_sourcery._core.records import Position, RecordedRaw
 from event_sourcery._core.strategies import SubscriptionStrategy
 from event_sourcery._core.stream_id import trusted_stream_id
 from event_sourcery._store.polling import poll_batches
 from event_sourcery_sqlalchemy import dialects, wakeup
 from event_sourcery_sqlalchemy.errors import translated_errors
+from event_sourcery_sqlalchemy.event_store import raw_event
 from event_sourcery_sqlalchemy.models.base import BaseEvent, BaseStream
 from event_sourcery_sqlalchemy.models.default import DefaultEvent, DefaultStream
 
@@ -188,16 +189,4 @@ class SqlEventSource:
 
 def _record(row: Any) -> RecordedRaw:
     stream_id = trusted_stream_id(row.s_uuid, row.s_name, row.category or None)
-    return RecordedRaw(
-        entry=RawEvent(
-            uuid=row.uuid,
-            stream_id=stream_id,
-            created_at=row.created_at,
-            name=row.name,
-            data=row.data,
-            context=row.event_context,
-            version=row.version,
-        ),
-        position=row.id,
-        tenant_id=row.tenant_id,
-    )
+    return RecordedRaw(entry=raw_event(row, stream_id), position=row.id, tenant_id=row.tenant_id)
