@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -48,20 +49,23 @@ def create_unless_exists(
     Returns the new row's id, or ``None`` when the key was taken. The caller's transaction stays
     usable either way.
     """
-    match kind(connection):
-        case "postgresql":
-            statement: Insert = postgresql.insert(table).on_conflict_do_nothing()
-        case "sqlite":
-            statement = sqlite.insert(table).on_conflict_do_nothing()
-        case _:
-            try:
-                with connection.begin_nested():
-                    created = connection.execute(insert(table).values(values))
-            except IntegrityError:
-                return None
-            return int(created.inserted_primary_key[0])  # type: ignore[index]
-    row = connection.execute(statement.values(values).returning(table.c.id)).first()
+    dialect = kind(connection)
+    if dialect not in ("postgresql", "sqlite"):
+        try:
+            with connection.begin_nested():
+                created = connection.execute(insert(table).values(values))
+        except IntegrityError:
+            return None
+        return int(created.inserted_primary_key[0])  # type: ignore[index]
+    row = connection.execute(_insert_or_nothing(table, dialect), values).first()
     return None if row is None else int(row[0])
+
+
+@cache
+def _insert_or_nothing(table: Table, dialect: str) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id``, built once per table (hot path)."""
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return builder(table).on_conflict_do_nothing().returning(table.c.id)
 
 
 def creates_first(connection: Connection) -> bool:
@@ -77,11 +81,19 @@ def locks_gaps(connection: Connection) -> bool:
     return kind(connection) == "mysql"
 
 
-def writer_tx_id(connection: Connection) -> ColumnElement[Any] | int | None:
-    """The value to store in ``events.tx_id`` for rows written in this transaction."""
-    if kind(connection) == "postgresql":
-        return literal_column("pg_current_xact_id()::text::bigint")
-    return None
+@cache
+def insert_events(table: Table, dialect: str) -> Insert:
+    """The events INSERT (built once per table; ids returned in row order).
+
+    On PostgreSQL it stores the writer's transaction id (the subscription order key) and its
+    RETURNING sends the commit wake-up (``NOTIFY``; repeats in a transaction are delivered once).
+    """
+    statement = insert(table)
+    returned: list[Any] = [table.c.id]
+    if dialect == "postgresql":
+        statement = statement.values(tx_id=literal_column("pg_current_xact_id()::text::bigint"))
+        returned.append(literal_column(f"pg_notify('{NOTIFY_CHANNEL}', '')"))
+    return statement.returning(*returned, sort_by_parameter_order=True)
 
 
 def order_mode(connection: Connection) -> str:
@@ -145,22 +157,6 @@ def sequence_committed(connection: Connection, events: Table) -> None:
     finally:
         connection.execute(text("SELECT RELEASE_LOCK(:lock)"), {"lock": lock})
         connection.commit()
-
-
-def notify(connection: Connection) -> None:
-    """Wake subscribers in other processes when this transaction commits (PostgreSQL)."""
-    if kind(connection) == "postgresql":
-        connection.execute(select(literal_column(f"pg_notify('{NOTIFY_CHANNEL}', '')")))
-
-
-def notify_column(connection: Connection) -> ColumnElement[Any] | None:
-    """A column that sends the commit wake-up when returned by a statement (PostgreSQL).
-
-    Repeated identical notifications in one transaction are delivered once.
-    """
-    if kind(connection) == "postgresql":
-        return literal_column(f"pg_notify('{NOTIFY_CHANNEL}', '')")
-    return None
 
 
 def final_order(

@@ -266,7 +266,6 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
         stored_id: StreamId,
         events: list[RawEvent],
     ) -> list[RecordedRaw]:
-        tx_id = dialects.writer_tx_id(connection)
         rows = [
             {
                 "uuid": event.uuid,
@@ -279,19 +278,11 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
             }
             for event in events
         ]
-        statement = insert(self._events)
-        if tx_id is not None:
-            statement = statement.values(tx_id=tx_id)
         if connection.dialect.insert_executemany_returning_sort_by_parameter_order:
-            returned: list[Any] = [self._events.c.id]
-            wake = dialects.notify_column(connection)  # the wake-up rides on this statement
-            if wake is not None:
-                returned.append(wake)
-            result = connection.execute(
-                statement.returning(*returned, sort_by_parameter_order=True), rows
-            )
-            ids = list(result.scalars())
-        else:  # pragma: no cover - every supported dialect returns ids in order
+            statement = dialects.insert_events(self._events, dialects.kind(connection))
+            ids = list(connection.execute(statement, rows).scalars())
+        else:  # MySQL has no RETURNING: one INSERT per row
+            statement = insert(self._events)
             ids = [connection.execute(statement, row).inserted_primary_key[0] for row in rows]  # type: ignore[index]
         return [
             RecordedRaw(
