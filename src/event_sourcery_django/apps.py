@@ -6,7 +6,7 @@ from django.apps import AppConfig
 
 
 class EventSourceryDjangoConfig(AppConfig):
-    """Event Sourcery's tables, migrations and system checks, under the label ``event_sourcery_django``."""
+    """Event Sourcery's tables, migrations and system checks (label ``event_sourcery_django``)."""
 
     name = "event_sourcery_django"
     label = "event_sourcery_django"

@@ -6,8 +6,9 @@ Additions to the upstream schema (all nullable or defaulted):
 
 * ``Event``: a unique (stream, version) constraint instead of the plain index, so nothing at
   database level lets two events share a version (several NULL versions of a versionless stream
-  stay allowed); ``tx_id``, the writing transaction's id where the database exposes one, indexed
-  with ``id`` for the exact subscription order (ADR 0006); an index on the event name.
+  stay allowed); it also serves look-ups by stream, so the foreign key has no index of its own.
+  ``tx_id``, the writing transaction's id where the database exposes one, indexed with ``id``
+  for the exact subscription order (ADR 0006). An index on the event name.
 * ``Stream``: indexes on category and tenant.
 * ``Snapshot``: names as long as event names (200).
 * ``OutboxEntry``: ``failures``, ``last_error`` and ``next_attempt_at`` for retries with backoff and
@@ -35,7 +36,7 @@ class StreamManager(models.Manager["Stream"]):
     """The default manager of :class:`Stream`."""
 
     def by_stream_id(self, stream_id: StreamId, tenant_id: TenantId) -> models.QuerySet[Stream]:
-        """The tenant's streams of ``stream_id``'s category matching its uuid or, if named, its name.
+        """The tenant's streams in ``stream_id``'s category with its uuid or, if named, its name.
 
         More than one row comes back when the uuid and the name belong to different streams (a
         name conflict); none when the stream does not exist.
@@ -77,7 +78,10 @@ class Event(models.Model):
 
     version = models.IntegerField(null=True)
     uuid = models.UUIDField(unique=True)
-    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="events")
+    stream = models.ForeignKey(
+        Stream, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    """Indexed by the (stream, version) constraint, whose first column it is."""
     name = models.CharField(max_length=EVENT_NAME_LENGTH)
     data = models.JSONField()
     event_context = models.JSONField()

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from event_sourcery_sqlalchemy.models.base import (
     BaseEvent,
     BaseOutboxEntry,
+    BaseProjectorCursor,
     BaseSnapshot,
     BaseStream,
 )
 from event_sourcery_sqlalchemy.models.default import (
     DefaultEvent,
     DefaultOutboxEntry,
+    DefaultProjectorCursor,
     DefaultSnapshot,
     DefaultStream,
 )
@@ -20,9 +22,10 @@ from event_sourcery_sqlalchemy.models.default import (
 
 @dataclass(frozen=True)
 class Models:
-    """The event, stream, snapshot and outbox models of one backend (mapped classes)."""
+    """The event, stream, snapshot, outbox and cursor models of one backend (mapped classes)."""
 
     event_model: type[BaseEvent] = DefaultEvent
     stream_model: type[BaseStream] = DefaultStream
     snapshot_model: type[BaseSnapshot] = DefaultSnapshot
     outbox_entry_model: type[BaseOutboxEntry] = DefaultOutboxEntry
+    projector_cursor_model: type[BaseProjectorCursor] = DefaultProjectorCursor

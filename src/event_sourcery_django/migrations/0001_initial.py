@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     initial = True
 
-    dependencies: list[tuple[str, str]] = []
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
@@ -45,7 +45,10 @@ class Migration(migrations.Migration):
                 ("version", models.BigIntegerField(null=True)),
             ],
             options={
-                "unique_together": {("uuid", "category", "tenant_id"), ("name", "category", "tenant_id")},
+                "unique_together": {
+                    ("uuid", "category", "tenant_id"),
+                    ("name", "category", "tenant_id"),
+                },
             },
         ),
         migrations.CreateModel(

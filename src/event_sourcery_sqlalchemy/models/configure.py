@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import weakref
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import MetaData, inspect
 from sqlalchemy.exc import NoInspectionAvailable
@@ -21,6 +22,9 @@ from event_sourcery_sqlalchemy.models.default import (
     DefaultSnapshot,
     DefaultStream,
 )
+from event_sourcery_sqlalchemy.models_set import Models
+
+T = TypeVar("T")
 
 
 class BaseProto(Protocol):
@@ -36,24 +40,69 @@ def configure_models(
     snapshot_model: type[BaseSnapshot] = DefaultSnapshot,
     outbox_entry_model: type[BaseOutboxEntry] = DefaultOutboxEntry,
     projector_cursor_model: type[BaseProjectorCursor] = DefaultProjectorCursor,
-) -> None:
-    """Link the models and map them onto ``base.metadata`` (classes already mapped are kept).
+) -> Models:
+    """Link the models, map them onto ``base.metadata`` and return them as ``Models``.
 
     Works with ``DeclarativeBase`` subclasses and ``declarative_base()`` bases. A class can be
-    mapped once per process, so the default models live in one metadata; use subclasses with
-    their own ``__tablename__`` for a second set of tables.
+    mapped only once, so when a ``Default*`` model is already mapped onto another base, this base
+    gets its own copy of it (same table name): pass the returned ``Models`` to
+    ``SQLAlchemyBackend().configure(session, custom_models=...)`` for that base's tables. A custom
+    model mapped onto another base is an error.
     """
-    event_model.__stream_model__ = stream_model
-    snapshot_model.__stream_model__ = stream_model
-    for model in (
-        stream_model,
-        event_model,
-        snapshot_model,
-        outbox_entry_model,
-        projector_cursor_model,
-    ):
-        if not _is_mapped(model):
-            base.registry.map_declaratively(model)
+    registry = base.registry
+    stream = _mapped_on(registry, stream_model, BaseStream, {})
+    linked = {"__stream_model__": stream}
+    return Models(
+        stream_model=stream,
+        event_model=_mapped_on(registry, event_model, BaseEvent, linked),
+        snapshot_model=_mapped_on(registry, snapshot_model, BaseSnapshot, linked),
+        outbox_entry_model=_mapped_on(registry, outbox_entry_model, BaseOutboxEntry, {}),
+        projector_cursor_model=_mapped_on(
+            registry, projector_cursor_model, BaseProjectorCursor, {}
+        ),
+    )
+
+
+_DEFAULTS = (
+    DefaultEvent,
+    DefaultStream,
+    DefaultSnapshot,
+    DefaultOutboxEntry,
+    DefaultProjectorCursor,
+)
+
+
+_copies: weakref.WeakKeyDictionary[Any, dict[type, type]] = weakref.WeakKeyDictionary()
+"""Per registry, its copies of default models (registries keep mapped classes only weakly)."""
+
+
+def _mapped_on(registry: Any, model: type[T], mixin: type, links: dict[str, Any]) -> type[T]:
+    """``model`` mapped onto ``registry`` (a copy of a default model mapped elsewhere)."""
+    if not _is_mapped(model):
+        for name, value in links.items():
+            setattr(model, name, value)
+        registry.map_declaratively(model)
+        return model
+    if inspect(model).registry is registry:
+        return model
+    copies = _copies.setdefault(registry, {})
+    if model in copies:  # configured before: this base's copy
+        return copies[model]
+    if model not in _DEFAULTS:
+        raise ValueError(
+            f"{model.__qualname__} is already mapped onto another declarative base; "
+            "define a subclass of the Base* mixin for this one"
+        )
+    attributes = {
+        "__tablename__": model.__tablename__,  # type: ignore[attr-defined]
+        "__module__": model.__module__,
+        "__qualname__": model.__qualname__,
+        **links,
+    }
+    copy: type[T] = type(model.__name__, (mixin,), attributes)
+    registry.map_declaratively(copy)
+    copies[model] = copy
+    return copy
 
 
 def _is_mapped(model: type) -> bool:

@@ -1,0 +1,72 @@
+"""System checks of ``event_sourcery_django`` (``python manage.py check``).
+
+``event_sourcery_django.W001``: the app's migrations are not all applied on a database. Like
+Django's own database checks it is tagged ``database`` and reads only the databases the check run
+names: ``python manage.py check --database default``, ``migrate`` (before it migrates) and Django's
+test runner (after it created the test databases). A database that cannot be reached, or that the
+database routers keep this app off, is skipped: reachability is not this check's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.migrations.executor import MigrationExecutor
+
+APP_LABEL = "event_sourcery_django"
+
+W001 = f"{APP_LABEL}.W001"
+"""Id of the warning about unapplied migrations."""
+
+
+def register() -> None:
+    """Register the app's checks (called by the app's ``ready``; registering twice is harmless)."""
+    checks.register(check_migrations_applied, checks.Tags.database)
+
+
+def check_migrations_applied(
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Iterable[str] | None = None,
+    **kwargs: Any,
+) -> list[checks.CheckMessage]:
+    """Warn about every named database on which some of the app's migrations are not applied."""
+    if not databases:
+        return []
+    if app_configs is not None and not any(config.label == APP_LABEL for config in app_configs):
+        return []
+    models = list(apps.get_app_config(APP_LABEL).get_models())
+    messages: list[checks.CheckMessage] = []
+    for alias in databases:
+        if not any(router.allow_migrate_model(alias, model) for model in models):
+            continue
+        try:
+            pending = unapplied_migrations(connections[alias])
+        except (DatabaseError, ImproperlyConfigured):
+            continue
+        if pending:
+            messages.append(
+                checks.Warning(
+                    f"{len(pending)} migration(s) of {APP_LABEL} not applied on database "
+                    f"{alias!r}: {', '.join(pending)}.",
+                    hint=f"Run `python manage.py migrate {APP_LABEL} --database {alias}`.",
+                    id=W001,
+                )
+            )
+    return messages
+
+
+def unapplied_migrations(connection: BaseDatabaseWrapper) -> list[str]:
+    """Names of the app's migrations that ``migrate`` would apply on ``connection``, in order.
+
+    Raises :class:`~django.db.DatabaseError` when the database cannot be read.
+    """
+    executor = MigrationExecutor(connection)
+    leaves = [node for node in executor.loader.graph.leaf_nodes() if node[0] == APP_LABEL]
+    plan = executor.migration_plan(leaves)
+    return [migration.name for migration, _backwards in plan if migration.app_label == APP_LABEL]

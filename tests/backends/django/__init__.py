@@ -1,0 +1,1 @@
+"""The Django backend's own tests: the app, its models, migrations and system checks."""
