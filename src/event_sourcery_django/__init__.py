@@ -1,8 +1,10 @@
 """Django backend: a Django app (label ``event_sourcery_django``) storing events with the ORM.
 
-Add ``"event_sourcery_django"`` to ``INSTALLED_APPS`` and run ``python manage.py migrate``. The
-app's models and migrations live in :mod:`event_sourcery_django.models` and
-``event_sourcery_django.migrations``; importing this package does not import Django.
+Add ``"event_sourcery_django"`` to ``INSTALLED_APPS``, run ``python manage.py migrate`` and use
+``DjangoBackend()``. Importing this package does not import Django: the strategies are imported
+when a backend is built.
 """
 
-__all__: list[str] = []
+from event_sourcery_django.backend import DjangoBackend, DjangoConfig
+
+__all__ = ["DjangoBackend", "DjangoConfig"]

@@ -11,58 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import Connection, Row, Table, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from event_sourcery._core.outbox_entry import OutboxEntry, RetryPolicy
+from event_sourcery._core.outbox_entry import OutboxEntry, RetryPolicy, entry_data, record_from
 from event_sourcery._core.records import RawEvent, RecordedRaw, utc_now
 from event_sourcery._core.strategies import OutboxStorageStrategy
-from event_sourcery._core.stream_id import StreamId, trusted_stream_id
 from event_sourcery_sqlalchemy.errors import translated_errors
 from event_sourcery_sqlalchemy.models.base import BaseOutboxEntry
 from event_sourcery_sqlalchemy.models.default import DefaultOutboxEntry
 
 Filterer = Callable[[RawEvent], bool]
-
-
-def entry_data(record: RecordedRaw) -> dict[str, Any]:
-    """The outbox ``data`` JSON (SPEC §17.2) plus the stream category."""
-    entry = record.entry
-    return {
-        "uuid": str(entry.uuid),
-        "stream_id": str(entry.stream_id),
-        "created_at": entry.created_at.isoformat(),
-        "version": entry.version,
-        "name": entry.name,
-        "data": entry.data,
-        "context": entry.context,
-        "tenant_id": record.tenant_id,
-        "category": entry.stream_id.category,
-    }
-
-
-def record_from(data: dict[str, Any], stream_name: str | None, position: int | None) -> RecordedRaw:
-    """Rebuild the record of an outbox row (rows written by the existing library included)."""
-    stream_id: StreamId = trusted_stream_id(
-        UUID(data["stream_id"]), stream_name, data.get("category")
-    )
-    return RecordedRaw(
-        entry=RawEvent(
-            uuid=UUID(data["uuid"]),
-            stream_id=stream_id,
-            created_at=datetime.fromisoformat(data["created_at"]),
-            name=data["name"],
-            data=data["data"],
-            context=data["context"],
-            version=data["version"],
-        ),
-        position=position or 0,
-        tenant_id=data.get("tenant_id", ""),
-    )
 
 
 class SqlAlchemyOutboxStorageStrategy(OutboxStorageStrategy):

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import select
-import threading
-from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
+from event_sourcery._store.wakeups import generation, notify_local, wait_local
 from event_sourcery_sqlalchemy.dialects import NOTIFY_CHANNEL
 
+__all__ = ["PostgresListener", "generation", "mark_appended", "notify_local", "wait_local"]
+
 _APPENDED = "event_sourcery.appended"
-_lock = threading.Lock()
-_conditions: dict[str, threading.Condition] = defaultdict(lambda: threading.Condition(_lock))
-_generations: dict[str, int] = defaultdict(int)
 
 
 def database_key(engine: Engine) -> str:
@@ -49,23 +47,6 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_APPENDED, None)
-
-
-def notify_local(key: str) -> None:
-    with _lock:
-        _generations[key] += 1
-        _conditions[key].notify_all()
-
-
-def generation(key: str) -> int:
-    with _lock:
-        return _generations[key]
-
-
-def wait_local(key: str, seen: int, timeout: float) -> None:
-    """Block until a commit newer than generation ``seen`` or ``timeout`` seconds."""
-    with _lock:
-        _conditions[key].wait_for(lambda: _generations[key] != seen, timeout)
 
 
 class PostgresListener:

@@ -105,10 +105,39 @@ class SqlAlchemyFactory(BackendFactory):
         backend[Session].rollback()
 
 
+@dataclass(frozen=True)
+class DjangoFactory(BackendFactory):
+    """The Django backend on one database alias of the Django test settings.
+
+    Appends are atomic by themselves (autocommit mode), so commit and rollback are no-ops.
+    """
+
+    alias: str = "default"
+
+    @contextmanager
+    def make(self, *, outbox_attempts: int = 3) -> Iterator[Backend]:
+        from event_sourcery_django import DjangoBackend, DjangoConfig
+        from tests.backends.django import support
+
+        support.require(self.alias)
+        support.migrate_once(self.alias)
+        config = DjangoConfig(
+            outbox_attempts=outbox_attempts,
+            gap_retry_interval=timedelta(milliseconds=50),
+            using=self.alias,
+        )
+        try:
+            yield DjangoBackend().configure(config)
+        finally:
+            support.empty_tables(self.alias)
+
+
 FACTORIES: list[BackendFactory] = [
     InMemoryFactory(),
     SqlAlchemyFactory(name="sqlite", url="sqlite"),
     SqlAlchemyFactory(name="sqlite_memory", url="sqlite-memory"),
     SqlAlchemyFactory(name="postgres", url=databases.POSTGRES_URL, marks=(pytest.mark.postgres,)),
     SqlAlchemyFactory(name="mariadb", url=databases.MARIADB_URL, marks=(pytest.mark.mariadb,)),
+    DjangoFactory(name="django_sqlite", alias="default"),
+    DjangoFactory(name="django_postgres", alias="postgresql", marks=(pytest.mark.postgres,)),
 ]

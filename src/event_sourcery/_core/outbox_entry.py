@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
 
-from event_sourcery._core.records import RecordedRaw
+from event_sourcery._core.records import RawEvent, RecordedRaw
+from event_sourcery._core.stream_id import StreamId, trusted_stream_id
 
 
 @dataclass(frozen=True)
@@ -43,3 +46,39 @@ class RetryPolicy:
     @staticmethod
     def exhausted(attempts_left: int) -> bool:
         return attempts_left <= 0
+
+
+def entry_data(record: RecordedRaw) -> dict[str, Any]:
+    """The outbox ``data`` JSON (SPEC §17.2) plus the stream category."""
+    entry = record.entry
+    return {
+        "uuid": str(entry.uuid),
+        "stream_id": str(entry.stream_id),
+        "created_at": entry.created_at.isoformat(),
+        "version": entry.version,
+        "name": entry.name,
+        "data": entry.data,
+        "context": entry.context,
+        "tenant_id": record.tenant_id,
+        "category": entry.stream_id.category,
+    }
+
+
+def record_from(data: dict[str, Any], stream_name: str | None, position: int | None) -> RecordedRaw:
+    """Rebuild the record of an outbox row (rows written by the existing library included)."""
+    stream_id: StreamId = trusted_stream_id(
+        UUID(data["stream_id"]), stream_name, data.get("category")
+    )
+    return RecordedRaw(
+        entry=RawEvent(
+            uuid=UUID(data["uuid"]),
+            stream_id=stream_id,
+            created_at=datetime.fromisoformat(data["created_at"]),
+            name=data["name"],
+            data=data["data"],
+            context=data["context"],
+            version=data["version"],
+        ),
+        position=position or 0,
+        tenant_id=data.get("tenant_id", ""),
+    )

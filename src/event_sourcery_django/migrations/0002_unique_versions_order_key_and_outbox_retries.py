@@ -54,6 +54,15 @@ def refuse_duplicate_versions(apps: StateApps, schema_editor: BaseDatabaseSchema
     )
 
 
+def order_existing_events_first(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    """PostgreSQL subscriptions order by (tx_id, id): events written before come first."""
+    if schema_editor.connection.vendor == "postgresql":
+        event_model: Any = apps.get_model("event_sourcery_django", "Event")
+        event_model.objects.using(schema_editor.connection.alias).filter(tx_id__isnull=True).update(
+            tx_id=0
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [("event_sourcery_django", "0001_initial")]
 
@@ -81,6 +90,7 @@ class Migration(migrations.Migration):
             name="tx_id",
             field=models.BigIntegerField(null=True),
         ),
+        migrations.RunPython(order_existing_events_first, migrations.RunPython.noop, elidable=True),
         migrations.AddIndex(
             model_name="event",
             index=models.Index(fields=["tx_id", "id"], name="es_django_event_tx_id_id_idx"),

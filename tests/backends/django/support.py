@@ -27,11 +27,13 @@ import django
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connections
 
 from tests.backends.django import settings as test_settings
 
 APP = "event_sourcery_django"
 FIRST_MIGRATION = "0001_initial"
+LATEST_MIGRATION = "0002_unique_versions_order_key_and_outbox_retries"
 POSTGRES_ALIAS = "postgresql"
 UNREACHABLE_ALIAS = "unreachable"
 POSTGRES_DATABASE = "es_django"
@@ -123,3 +125,33 @@ def migrate(alias: str, target: str | None = None) -> None:
         call_command("migrate", database=alias, verbosity=0)
     else:
         call_command("migrate", APP, target, database=alias, verbosity=0)
+
+
+_migrated: set[str] = set()
+
+
+def migrate_once(alias: str) -> None:
+    """Migrate ``alias`` to the latest migrations unless this process did already.
+
+    The Django backend's own tests migrate this app back and forth; they re-enter here.
+    """
+    from django.db.migrations.recorder import MigrationRecorder
+
+    applied = {
+        name
+        for app, name in MigrationRecorder(connections[alias]).applied_migrations()
+        if app == APP
+    }
+    if alias in _migrated and LATEST_MIGRATION in applied:
+        return
+    migrate(alias)
+    _migrated.add(alias)
+
+
+def empty_tables(alias: str) -> None:
+    """Delete every row of this app's tables on ``alias`` (children first)."""
+    from event_sourcery_django.models import Event, OutboxEntry, Snapshot, Stream
+
+    with connections[alias].cursor() as cursor:
+        for model in (OutboxEntry, Snapshot, Event, Stream):
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")

@@ -1,0 +1,117 @@
+"""``DjangoSubscriptionStrategy``: exact subscriptions over the app's events table (ADR 0006).
+
+Reads run on the calling thread's connection for database ``using``, outside the caller's
+transaction where Django allows. A waiting reader wakes on a commit of appended events in this
+process and otherwise polls every ``gap_retry_interval``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from event_sourcery._core.cursor import ALL, Fetched, Selector
+from event_sourcery._core.records import Position, RecordedRaw
+from event_sourcery._core.strategies import SubscriptionStrategy
+from event_sourcery._core.stream_id import trusted_stream_id
+from event_sourcery._store.polling import poll_batches
+from event_sourcery._store.wakeups import generation, wait_local
+from event_sourcery_django.errors import translated_errors
+from event_sourcery_django.event_store import raw_event
+from event_sourcery_django.models import Event
+from event_sourcery_django.ordering import after, database_key, final_order
+
+
+class DjangoSubscriptionStrategy(SubscriptionStrategy):
+    """Subscriptions on database ``using``."""
+
+    def __init__(
+        self, gap_retry_interval: timedelta = timedelta(seconds=0.5), using: str = "default"
+    ) -> None:
+        self._interval = gap_retry_interval.total_seconds()
+        self._using = using
+
+    def _batches(
+        self, selector: Selector, start_from: Position, batch_size: int, timelimit: timedelta
+    ) -> Iterator[list[RecordedRaw]]:
+        source = DjangoEventSource(self._using, self._interval)
+        return poll_batches(source, start_from, batch_size, timelimit, selector)
+
+    def subscribe_to_all(
+        self, start_from: Position, batch_size: int, timelimit: timedelta
+    ) -> Iterator[list[RecordedRaw]]:
+        return self._batches(ALL, start_from, batch_size, timelimit)
+
+    def subscribe_to_category(
+        self, start_from: Position, batch_size: int, timelimit: timedelta, category: str
+    ) -> Iterator[list[RecordedRaw]]:
+        return self._batches(Selector(category=category), start_from, batch_size, timelimit)
+
+    def subscribe_to_events(
+        self, start_from: Position, batch_size: int, timelimit: timedelta, events: list[str]
+    ) -> Iterator[list[RecordedRaw]]:
+        selector = Selector(names=frozenset(events))
+        return self._batches(selector, start_from, batch_size, timelimit)
+
+
+class DjangoEventSource:
+    """One subscription's reads; keeps the (order key, id) cursor behind the int position."""
+
+    def __init__(self, using: str, interval: float) -> None:
+        self._using = using
+        self._interval = interval
+        self._key = database_key(using)
+        self._generation = generation(self._key)
+        self._cursor: tuple[int, int] | None = None
+        self._cursor_position: Position | None = None
+
+    def fetch_after(self, position: Position, limit: int, selector: Selector) -> Fetched:
+        self._generation = generation(self._key)
+        with translated_errors():
+            key, final = final_order(self._using)
+            cursor = self._cursor_of(position, key)
+            query = (
+                Event.objects.using(self._using)
+                .select_related("stream")
+                .filter(after(key, cursor), *final)
+            )
+            if selector.category is not None:
+                query = query.filter(stream__category=selector.category)
+            if selector.names is not None:
+                query = query.filter(name__in=sorted(selector.names))
+            rows = list(query.order_by(key, "id")[:limit])
+        if not rows:
+            return Fetched([], position)
+        last = rows[-1]
+        self._cursor = (getattr(last, key) or 0, int(last.pk))
+        self._cursor_position = int(last.pk)
+        return Fetched([_record(row) for row in rows], int(last.pk))
+
+    def _cursor_of(self, position: Position, key: str) -> tuple[int, int]:
+        if position == self._cursor_position and self._cursor is not None:
+            return self._cursor
+        if position <= 0:
+            return (-1, 0)
+        events = Event.objects.using(self._using)
+        value = events.filter(id=position).values_list(key, flat=True).first()
+        if value is None:  # a deleted event: resume after the newest key at or before it
+            value = (
+                events.filter(id__lte=position, **{f"{key}__isnull": False})
+                .order_by(f"-{key}")
+                .values_list(key, flat=True)
+                .first()
+            )
+        cursor = (int(value or 0), position)
+        self._cursor, self._cursor_position = cursor, position
+        return cursor
+
+    def wait_for_events(self, after: Position, timeout: float) -> None:
+        wait_local(self._key, self._generation, min(timeout, self._interval))
+
+
+def _record(row: Event) -> RecordedRaw:
+    stream = row.stream
+    stream_id = trusted_stream_id(stream.uuid, stream.name, stream.category or None)
+    return RecordedRaw(
+        entry=raw_event(row, stream_id), position=int(row.pk), tenant_id=stream.tenant_id
+    )
