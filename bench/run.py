@@ -2,7 +2,7 @@
 
 Select sections with arguments or ``BENCH`` (e.g. ``python -m bench.run postgres`` or
 ``BENCH=sqlite,postgres make bench``): ``in-memory``, ``sqlite``, ``postgres``, ``sql`` (both SQL
-databases) or ``all`` (the default).
+databases), ``django-sqlite``, ``django-postgres``, ``django`` (both) or ``all`` (the default).
 """
 
 from __future__ import annotations
@@ -28,12 +28,30 @@ def _postgres() -> Iterable[Figure]:
     return sqlalchemy.run_postgres()
 
 
+def _django_sqlite() -> Iterable[Figure]:
+    from bench import django_backend
+
+    return django_backend.run_sqlite()
+
+
+def _django_postgres() -> Iterable[Figure]:
+    from bench import django_backend
+
+    return django_backend.run_postgres()
+
+
 SECTIONS: dict[str, Callable[[], Iterable[Figure]]] = {
     "in-memory": in_memory.run,
     "sqlite": _sqlite,
     "postgres": _postgres,
+    "django-sqlite": _django_sqlite,
+    "django-postgres": _django_postgres,
 }
-ALIASES = {"all": list(SECTIONS), "sql": ["sqlite", "postgres"]}
+ALIASES = {
+    "all": list(SECTIONS),
+    "sql": ["sqlite", "postgres"],
+    "django": ["django-sqlite", "django-postgres"],
+}
 
 
 def selected(names: list[str]) -> list[str]:
