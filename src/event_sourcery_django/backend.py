@@ -43,6 +43,9 @@ class DjangoBackend(TransactionalBackend):
     """
 
     def __init__(self) -> None:
+        from event_sourcery_django.checks import ensure_installed
+
+        ensure_installed()  # W002, or a clear error when the app is missing from INSTALLED_APPS
         from event_sourcery_django.subscription import DjangoSubscriptionStrategy
 
         super().__init__()

@@ -1,5 +1,12 @@
 """System checks of ``event_sourcery_django`` (``python manage.py check``).
 
+``event_sourcery_django.W002``: the app is not in ``INSTALLED_APPS``. An app that is not installed
+has no ``ready()`` to register checks from, so this one is registered by :func:`ensure_installed`,
+which ``DjangoBackend()`` is meant to call first thing (before it imports the models): built while
+the app registry is loading, the backend only registers the check (``manage.py check`` reports it
+later); built once the registry is ready, it raises :class:`ImproperlyConfigured` with the same
+message, since the models cannot load anyway. The app's ``ready()`` registers it too (harmless).
+
 ``event_sourcery_django.W001``: the app's migrations are not all applied on a database. Like
 Django's own database checks it is tagged ``database`` and reads only the databases the check run
 names: ``python manage.py check --database default``, ``migrate`` (before it migrates) and Django's
@@ -24,10 +31,39 @@ APP_LABEL = "event_sourcery_django"
 W001 = f"{APP_LABEL}.W001"
 """Id of the warning about unapplied migrations."""
 
+W002 = f"{APP_LABEL}.W002"
+"""Id of the warning about the app missing from ``INSTALLED_APPS``."""
+
+NOT_INSTALLED = f"{APP_LABEL!r} is not in INSTALLED_APPS: the Django backend has no tables."
+NOT_INSTALLED_HINT = (
+    f"Add {APP_LABEL!r} to INSTALLED_APPS and run `python manage.py migrate {APP_LABEL}`."
+)
+
 
 def register() -> None:
     """Register the app's checks (called by the app's ``ready``; registering twice is harmless)."""
     checks.register(check_migrations_applied, checks.Tags.database)
+    checks.register(check_app_installed)
+
+
+def ensure_installed() -> None:
+    """Register W002; raise :class:`ImproperlyConfigured` if the app is known to be missing.
+
+    For ``DjangoBackend.__init__``: while the app registry is still loading the check is only
+    registered (it runs with ``manage.py check`` and the server's start-up checks).
+    """
+    checks.register(check_app_installed)
+    if apps.apps_ready and not apps.is_installed(APP_LABEL):
+        raise ImproperlyConfigured(f"{NOT_INSTALLED} {NOT_INSTALLED_HINT}")
+
+
+def check_app_installed(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Warn when the app is not in ``INSTALLED_APPS``."""
+    if apps.is_installed(APP_LABEL):
+        return []
+    return [checks.Warning(NOT_INSTALLED, hint=NOT_INSTALLED_HINT, id=W002)]
 
 
 def check_migrations_applied(

@@ -36,6 +36,7 @@ from event_sourcery_django.models import (
     Stream,
 )
 from event_sourcery_django.ordering import database_key, final_order, writer_tx_id
+from event_sourcery_django.timestamps import from_db, to_db
 
 Enqueue = Callable[[list[RecordedRaw]], None]
 Dispatch = Callable[..., None]
@@ -116,7 +117,7 @@ class DjangoStorageStrategy(StorageStrategy):
                 [
                     Event(
                         uuid=event.uuid,
-                        created_at=event.created_at,
+                        created_at=to_db(event.created_at),
                         name=event.name,
                         data=event.data,
                         event_context=event.context,
@@ -204,7 +205,7 @@ class DjangoStorageStrategy(StorageStrategy):
                 )
             Snapshot.objects.using(self._using).create(
                 uuid=snapshot.uuid,
-                created_at=snapshot.created_at,
+                created_at=to_db(snapshot.created_at),
                 name=snapshot.name,
                 data=snapshot.data,
                 event_context=snapshot.context,
@@ -238,7 +239,7 @@ def raw_event(row: Event | Snapshot, stream_id: StreamId) -> RawEvent:
     return RawEvent(
         uuid=row.uuid,
         stream_id=stream_id,
-        created_at=row.created_at,
+        created_at=from_db(row.created_at),
         name=row.name,
         data=row.data,
         context=row.event_context,

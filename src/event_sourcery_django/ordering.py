@@ -10,7 +10,10 @@ from __future__ import annotations
 from django.db import connections
 from django.db.models import Q
 
-PG_WRITER_TX_ID = "SELECT pg_current_xact_id()::text::bigint"
+from event_sourcery._store.notifications import NOTIFY_CHANNEL
+
+PG_WRITER_TX_ID = f"SELECT pg_current_xact_id()::text::bigint, pg_notify('{NOTIFY_CHANNEL}', '')"
+"""The writer's order key; the ``NOTIFY`` is delivered to listeners when it commits."""
 PG_HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 
 
@@ -26,7 +29,11 @@ def database_key(using: str) -> str:
 
 
 def writer_tx_id(using: str) -> int | None:
-    """The order key of rows written in the current transaction."""
+    """The order key of rows written in the current transaction.
+
+    On PostgreSQL it also sends the push wake-up (``NOTIFY``, delivered at commit, dropped on
+    rollback; repeats in one transaction are delivered once).
+    """
     if vendor(using) != "postgresql":
         return None
     with connections[using].cursor() as cursor:

@@ -18,6 +18,7 @@ from event_sourcery._core.records import RawEvent, RecordedRaw, utc_now
 from event_sourcery._core.strategies import OutboxStorageStrategy
 from event_sourcery_django.errors import translated_errors
 from event_sourcery_django.models import OutboxEntry as OutboxRow
+from event_sourcery_django.timestamps import from_db, to_db
 
 Filterer = Callable[[RawEvent], bool]
 
@@ -32,7 +33,7 @@ class DjangoOutboxStorageStrategy(OutboxStorageStrategy):
 
     def enqueue(self, records: list[RecordedRaw]) -> None:
         """Queue ``records`` that pass the filterer, in the appending transaction."""
-        now = utc_now()
+        now = to_db(utc_now())
         rows = [
             OutboxRow(
                 created_at=now,
@@ -50,7 +51,7 @@ class DjangoOutboxStorageStrategy(OutboxStorageStrategy):
 
     def outbox_entries(self, limit: int) -> Iterator[AbstractContextManager[RecordedRaw]]:
         with translated_errors(), transaction.atomic(using=self._using):
-            now = utc_now()
+            now = to_db(utc_now())
             rows = list(
                 OutboxRow.objects.using(self._using)
                 .select_for_update(skip_locked=True)
@@ -72,9 +73,10 @@ class DjangoOutboxStorageStrategy(OutboxStorageStrategy):
             yield record_from(row.data, row.stream_name, row.position)
         except Exception as error:
             row.failures += 1
-            row.tries_left, row.next_attempt_at = self._policy.after_failure(
+            row.tries_left, next_attempt_at = self._policy.after_failure(
                 row.tries_left, row.failures, utc_now()
             )
+            row.next_attempt_at = to_db(next_attempt_at)
             row.last_error = f"{type(error).__name__}: {error}"[:2000]
             row.save(
                 using=self._using,
@@ -105,5 +107,5 @@ def _entry(row: OutboxRow) -> OutboxEntry:
         attempts_left=row.tries_left,
         failures=row.failures,
         last_error=row.last_error,
-        next_attempt_at=row.next_attempt_at,
+        next_attempt_at=from_db(row.next_attempt_at) if row.next_attempt_at else None,
     )

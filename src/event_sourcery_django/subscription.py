@@ -2,24 +2,28 @@
 
 Reads run on the calling thread's connection for database ``using``, outside the caller's
 transaction where Django allows. A waiting reader wakes on a commit of appended events in this
-process and otherwise polls every ``gap_retry_interval``.
+process, on PostgreSQL on ``NOTIFY`` from any process (``LISTEN`` on a dedicated connection
+opened from the alias's settings, closed with the subscription iterator), and otherwise polls
+every ``gap_retry_interval``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 from event_sourcery._core.cursor import ALL, Fetched, Selector
 from event_sourcery._core.records import Position, RecordedRaw
 from event_sourcery._core.strategies import SubscriptionStrategy
 from event_sourcery._core.stream_id import trusted_stream_id
+from event_sourcery._store.notifications import NotificationListener
 from event_sourcery._store.polling import poll_batches
 from event_sourcery._store.wakeups import generation, wait_local
 from event_sourcery_django.errors import translated_errors
 from event_sourcery_django.event_store import raw_event
 from event_sourcery_django.models import Event
-from event_sourcery_django.ordering import after, database_key, final_order
+from event_sourcery_django.ordering import after, database_key, final_order, vendor
 
 
 class DjangoSubscriptionStrategy(SubscriptionStrategy):
@@ -35,7 +39,10 @@ class DjangoSubscriptionStrategy(SubscriptionStrategy):
         self, selector: Selector, start_from: Position, batch_size: int, timelimit: timedelta
     ) -> Iterator[list[RecordedRaw]]:
         source = DjangoEventSource(self._using, self._interval)
-        return poll_batches(source, start_from, batch_size, timelimit, selector)
+        try:
+            yield from poll_batches(source, start_from, batch_size, timelimit, selector)
+        finally:
+            source.close()
 
     def subscribe_to_all(
         self, start_from: Position, batch_size: int, timelimit: timedelta
@@ -64,6 +71,8 @@ class DjangoEventSource:
         self._generation = generation(self._key)
         self._cursor: tuple[int, int] | None = None
         self._cursor_position: Position | None = None
+        self._push = vendor(using) == "postgresql"
+        self._listener: NotificationListener | None = None
 
     def fetch_after(self, position: Position, limit: int, selector: Selector) -> Fetched:
         self._generation = generation(self._key)
@@ -106,7 +115,51 @@ class DjangoEventSource:
         return cursor
 
     def wait_for_events(self, after: Position, timeout: float) -> None:
-        wait_local(self._key, self._generation, min(timeout, self._interval))
+        """On PostgreSQL wait for a ``NOTIFY``; if the ``LISTEN`` connection cannot be opened
+        or breaks, poll this time and open a new one next time (a server that is really gone
+        fails the next read with ``BackendUnavailable``)."""
+        timeout = min(timeout, self._interval)
+        if self._push:
+            try:
+                if self._listener is None:
+                    self._listener = _listen(self._using)
+                    return  # events may have committed before LISTEN: read again first
+                self._listener.wait(timeout)
+                return
+            except _driver_errors(self._using):
+                self.close()
+        wait_local(self._key, self._generation, timeout)
+
+    def close(self) -> None:
+        """Close the ``LISTEN`` connection, if one was opened."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+
+def _driver_errors(using: str) -> type[Exception]:
+    """The DB-API base error of the alias's driver (psycopg or psycopg2)."""
+    from django.db import connections
+
+    wrapper: Any = connections[using]
+    return wrapper.Database.Error  # type: ignore[no-any-return]
+
+
+def _listen(using: str) -> NotificationListener:
+    """A ``LISTEN``ing connection of its own, opened from the alias's connection settings.
+
+    Opened with the driver directly, never from Django's connection pool (``OPTIONS["pool"]``):
+    a connection that ``LISTEN``s must not go back to a pool.
+    """
+    from django.db import connections
+
+    wrapper: Any = connections[using]  # a PostgreSQL wrapper: its ``Database`` is the driver
+    driver = wrapper.Database.connect(**wrapper.get_connection_params())
+    try:
+        return NotificationListener(driver)
+    except BaseException:
+        driver.close()
+        raise
 
 
 def _record(row: Event) -> RecordedRaw:

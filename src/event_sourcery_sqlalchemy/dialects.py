@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-NOTIFY_CHANNEL = "event_sourcery"
+from event_sourcery._store.notifications import NOTIFY_CHANNEL
 
 
 def kind(connection: Connection) -> str:

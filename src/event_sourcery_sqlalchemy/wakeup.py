@@ -7,15 +7,13 @@ appending transaction, so delivered at commit) or, on other databases, poll.
 
 from __future__ import annotations
 
-import contextlib
-import select
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
+from event_sourcery._store.notifications import NotificationListener
 from event_sourcery._store.wakeups import generation, notify_local, wait_local
-from event_sourcery_sqlalchemy.dialects import NOTIFY_CHANNEL
 
 __all__ = ["PostgresListener", "generation", "mark_appended", "notify_local", "wait_local"]
 
@@ -56,25 +54,11 @@ class PostgresListener:
         self._raw = engine.raw_connection()
         driver: Any = self._raw.driver_connection
         self._raw.detach()  # it leaves the pool: a LISTENing connection must not be reused
-        driver.autocommit = True
-        cursor = driver.cursor()
-        self._driver = driver
-        cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
-        cursor.close()
+        self._listener = NotificationListener(driver, close=self._raw.close)
 
     def wait(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for a notification; returns whether one came."""
-        driver: Any = self._driver
-        if hasattr(driver, "notifies") and hasattr(driver, "pgconn"):  # psycopg 3
-            return any(True for _ in driver.notifies(timeout=timeout, stop_after=1))
-        ready, _, _ = select.select([driver], [], [], timeout)  # psycopg2
-        if not ready:
-            return False
-        driver.poll()
-        got = bool(driver.notifies)
-        driver.notifies.clear()
-        return got
+        return self._listener.wait(timeout)
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):  # closing a broken connection must not raise
-            self._raw.close()
+        self._listener.close()  # closing a broken connection does not raise

@@ -1,0 +1,1 @@
+"""Orders kept as streams of events in Event Sourcery's Django app."""

@@ -1,0 +1,1 @@
+"""``event_sourcery_outbox`` (the outbox relay) and ``event_sourcery_tail``."""

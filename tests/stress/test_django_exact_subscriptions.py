@@ -1,0 +1,425 @@
+"""Exact subscriptions of the Django backend under concurrent writer processes (ADR 0006).
+
+The Django counterpart of ``test_exact_subscriptions.py``, bounded: per database (a SQLite file,
+PostgreSQL's ``es_django_stress`` database — both behind a database alias of their own,
+``stress``, so other tests' rows never mix in), three writer processes appending through
+``DjangoBackend`` do 30 transactions each inside ``transaction.atomic``: 1-3 events to one or two
+of their streams (sometimes a new one), holding the block open 0-40 ms, and leaving about 20 %
+of the blocks by raising (a rollback). A fourth writer keeps its first block open 1.5 s, three
+times the subscribers' time limit, while the others commit (on PostgreSQL; on SQLite they wait
+for its write lock). Two subscriber threads
+(``build_batch`` and ``build_iter``) read from position 0 meanwhile until every committed event
+arrived.
+
+Writers are spawned processes: their entry point imports ``tests.backends.django.support``
+(which configures Django) and adds the ``stress`` alias the parent passes them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import random
+import time
+import traceback
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import django
+import pytest
+
+from event_sourcery import StreamId
+from event_sourcery.event import WrappedEvent
+from tests.stress import harness
+from tests.stress.harness import (
+    COMMITTED,
+    FAILED,
+    ROLLED_BACK,
+    UNCERTAIN,
+    Delivery,
+    StressReport,
+    StressTicked,
+    TxRecord,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+ALIAS = "stress"
+STRESS_DATABASE = "es_django_stress"
+POLL = timedelta(milliseconds=50)
+TIMELIMIT = 0.5
+BATCH_SIZE = 10
+WRITERS = 3
+TRANSACTIONS = 30
+MAX_EVENTS = 3
+HOLD_MAX = 0.04
+ROLLBACK_RATIO = 0.2
+STREAMS = 3
+NEW_STREAM_RATIO = 0.1
+LONG_HOLD = 1.5
+MAX_SECONDS = 40.0
+CATCH_UP_SECONDS = 15.0
+
+
+# --- the ``stress`` alias (in this process and in every writer) -------------------------------
+
+
+def add_alias(database: dict[str, Any]) -> None:
+    """Make ``database`` (a ``DATABASES`` entry) Django's ``stress`` alias in this process."""
+    from django.conf import settings
+    from django.db import connections
+
+    if ALIAS in connections.settings:  # the alias of the previous run: forget its connection
+        connections[ALIAS].close()
+        del connections[ALIAS]
+    settings.DATABASES[ALIAS] = database
+    connections.settings[ALIAS] = database  # the handler's (already read) copy of DATABASES
+
+
+def backend() -> Any:
+    from event_sourcery_django import DjangoBackend, DjangoConfig
+
+    return DjangoBackend().configure(DjangoConfig(using=ALIAS, gap_retry_interval=POLL))
+
+
+# --- writers (spawned processes) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    database: dict[str, Any]
+    index: int
+    seed: int
+    transactions: int
+    long_hold: float = 0.0
+    """When > 0, the first transaction after the streams stays open this long (and commits)."""
+    wait_for_long: bool = False
+
+
+class _Rollback(Exception):
+    """Raised out of the ``atomic`` block: the caller's way to roll back."""
+
+
+def writer_main(plan: Plan, results: Any, ready: Any, long_open: Any) -> None:
+    """Entry point of a writer process: puts ``(index, records, error)`` on ``results``."""
+    from tests.backends.django import support  # noqa: F401  (configures Django)
+
+    records: list[TxRecord] = []
+    error = ""
+    try:
+        add_alias(plan.database)
+        _write(plan, ready, long_open, records)
+    except BaseException:
+        error = traceback.format_exc()
+        ready.abort()
+    finally:
+        long_open.set()
+        from django.db import connections
+
+        connections.close_all()
+    results.put((plan.index, records, error))
+
+
+def _write(plan: Plan, ready: Any, long_open: Any, records: list[TxRecord]) -> None:
+    rng = random.Random(plan.seed)
+    store = backend().event_store
+    versions: dict[StreamId, int] = {}
+    streams: list[StreamId] = []
+
+    def run(number: int, appends: list[tuple[StreamId, int]], hold: float, rollback: bool) -> str:
+        from django.db import transaction
+
+        uuids: list[str] = []
+        long = plan.long_hold > 0 and number == 1
+        began, body_done = time.time(), False
+        try:
+            with transaction.atomic(using=ALIAS):
+                for stream, count in appends:
+                    version = versions.get(stream, 0)
+                    wrapped = [
+                        WrappedEvent.wrap(
+                            StressTicked(writer=plan.index, transaction=number, index=len(uuids)),
+                            version=version + n,
+                        )
+                        for n in range(1, count + 1)
+                    ]
+                    uuids.extend(str(w.uuid) for w in wrapped)
+                    store.append(*wrapped, stream_id=stream, expected_version=version)
+                if long:
+                    long_open.set()  # the other writers start now and commit meanwhile
+                time.sleep(hold)
+                body_done = True
+                if rollback:
+                    raise _Rollback
+            outcome, error = COMMITTED, ""
+        except _Rollback:
+            outcome, error = ROLLED_BACK, ""
+        except Exception as failure:
+            outcome, error = (UNCERTAIN if body_done else FAILED), repr(failure)
+        records.append(
+            TxRecord(plan.index, number, tuple(uuids), outcome, began, time.time(), long, error)
+        )
+        if outcome == COMMITTED:
+            for stream, count in appends:
+                versions[stream] = versions.get(stream, 0) + count
+                if stream not in streams:
+                    streams.append(stream)
+        return outcome
+
+    for _ in range(5):  # the writer's first streams (SQLite may report its lock busy)
+        if run(0, [(StreamId(), 1) for _ in range(STREAMS)], 0.0, False) == COMMITTED:
+            break
+    else:
+        raise RuntimeError(f"could not create streams: {records[-1].error}")
+    ready.wait(harness.START_WAIT)
+    if plan.wait_for_long and not long_open.wait(harness.START_WAIT):
+        raise RuntimeError("the long transaction did not start")
+    for number in range(1, plan.transactions + 1):
+        count = rng.randint(1, MAX_EVENTS)
+        first = StreamId() if rng.random() < NEW_STREAM_RATIO else rng.choice(streams)
+        split = rng.randint(1, count - 1) if count > 1 and rng.random() < 0.5 else count
+        others = [s for s in streams if s != first]
+        appends = [(first, split)]
+        if split < count and others:
+            appends.append((rng.choice(others), count - split))
+        else:
+            appends = [(first, count)]
+        long = plan.long_hold > 0 and number == 1
+        hold = plan.long_hold if long else rng.uniform(0, HOLD_MAX)
+        run(number, appends, hold, not long and rng.random() < ROLLBACK_RATIO)
+
+
+# --- subscribers (threads of this process) ----------------------------------------------------
+
+
+class Subscriber(harness.Subscriber):
+    """The harness's subscriber, reading through ``DjangoBackend`` on this thread's connection."""
+
+    def run(self) -> None:
+        from django.db import connections
+
+        try:
+            start = backend().subscriber.start_from(0)
+            if self.mode == "iter":
+                records = start.build_iter(self.timelimit)
+                try:
+                    self._consume([r] if r is not None else [] for r in records)
+                finally:
+                    harness.close(records)
+            else:
+                batches = start.build_batch(self.batch_size, self.timelimit)
+                try:
+                    self._consume(batches)
+                finally:
+                    harness.close(batches)
+        except BaseException:
+            self.error = traceback.format_exc()
+        finally:
+            connections[ALIAS].close()
+
+
+def run_stress(database: dict[str, Any], long_hold: float) -> StressReport:
+    context = multiprocessing.get_context("spawn")
+    results: Any = context.Queue()
+    long_open: Any = context.Event()
+    plans = [
+        Plan(database, index, 7_000 + index, TRANSACTIONS, wait_for_long=long_hold > 0)
+        for index in range(WRITERS)
+    ]
+    if long_hold > 0:
+        plans.append(Plan(database, WRITERS, 7_000 + WRITERS, TRANSACTIONS // 4, long_hold))
+    ready: Any = context.Barrier(len(plans))
+    started = time.time()
+    give_up = time.monotonic() + MAX_SECONDS
+    subscribers = [
+        Subscriber("batch", ALIAS, "batch", BATCH_SIZE, TIMELIMIT, give_up),
+        Subscriber("iter", ALIAS, "iter", 1, TIMELIMIT, give_up),
+    ]
+    for subscriber in subscribers:
+        subscriber.start()
+    processes = [
+        context.Process(target=writer_main, args=(plan, results, ready, long_open), daemon=True)
+        for plan in plans
+    ]
+    for process in processes:
+        process.start()
+    records, errors = harness._collect(processes, results, give_up)
+    writers_done = time.time()
+    transactions = [r for index in sorted(records) for r in records[index]]
+    committed = frozenset(u for t in transactions if t.outcome == COMMITTED for u in t.uuids)
+    for subscriber in subscribers:
+        subscriber.expect(committed, CATCH_UP_SECONDS)
+    for subscriber in subscribers:
+        subscriber.join(max(0.0, give_up - time.monotonic()) + TIMELIMIT + 5)
+        if subscriber.is_alive():
+            errors.append(f"subscriber {subscriber.label} did not stop")
+        if subscriber.error:
+            errors.append(f"subscriber {subscriber.label} failed:\n{subscriber.error}")
+        if subscriber.timed_out:
+            errors.append(f"subscriber {subscriber.label} gave up waiting for committed events")
+    errors.extend(
+        f"writer {t.writer} transaction {t.number} {t.outcome}: {t.error}"
+        for t in transactions
+        if t.outcome == UNCERTAIN
+    )
+    return StressReport(
+        url=str(database["ENGINE"]),
+        scenario=harness.Scenario(),
+        transactions=transactions,
+        subscribers={s.label: list(s.deliveries) for s in subscribers},
+        caught_up_at={s.label: s.caught_up_at for s in subscribers},
+        started=started,
+        writers_done=writers_done,
+        finished=time.time(),
+        errors=errors,
+    )
+
+
+def read_after(position: int, give_up: float = 30.0) -> list[str]:
+    """Uuids a new subscription from ``position`` delivers until it is caught up."""
+    deadline = time.monotonic() + give_up
+    delivered: list[str] = []
+    batches = backend().subscriber.start_from(position).build_batch(500, 0.3)
+    try:
+        for batch in batches:
+            delivered.extend(str(r.wrapped_event.uuid) for r in batch)
+            if not batch:
+                return delivered
+            assert time.monotonic() < deadline, f"reading after {position} took too long"
+    finally:
+        harness.close(batches)
+    return delivered  # pragma: no cover - the iterator is infinite
+
+
+# --- the databases ----------------------------------------------------------------------------
+
+
+def postgres_database() -> dict[str, Any]:
+    import psycopg
+    from psycopg import sql
+
+    from tests.backends.django import support
+
+    support.require(support.POSTGRES_ALIAS)
+    from django.conf import settings
+    from django.db import connections
+
+    params = connections[support.POSTGRES_ALIAS].get_connection_params()
+    params["dbname"] = "postgres"
+    with psycopg.connect(**params, autocommit=True) as admin:
+        name = sql.Identifier(STRESS_DATABASE)
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    return {**settings.DATABASES[support.POSTGRES_ALIAS], "NAME": STRESS_DATABASE}
+
+
+def sqlite_database(path: Path) -> dict[str, Any]:
+    from django.conf import settings
+
+    from tests.backends.django import support  # noqa: F401  (configures Django)
+
+    options: dict[str, Any] = {"timeout": 30}
+    if django.VERSION >= (5, 1):  # one writer at a time from BEGIN: no lock-upgrade deadlocks
+        options["transaction_mode"] = "IMMEDIATE"
+    return {**settings.DATABASES["default"], "NAME": str(path), "OPTIONS": options}
+
+
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from django.core.management import call_command
+    from django.db import connections
+
+    kind: str = request.param
+    if kind == "sqlite":
+        database = sqlite_database(tmp_path_factory.mktemp("django-stress") / "events.sqlite3")
+    else:
+        database = postgres_database()
+    add_alias(database)
+    call_command("migrate", database=ALIAS, verbosity=0)
+    connections[ALIAS].close()
+    report = run_stress(database, LONG_HOLD)
+    report.url = kind
+    outcomes = Counter(t.outcome for t in report.transactions)
+    delivered = {name: len(d) for name, d in report.subscribers.items()}
+    print(
+        f"django {kind}: {len(report.transactions)} transactions {dict(outcomes)}, "
+        f"delivered {delivered}, writers {report.writers_done - report.started:.2f} s, "
+        f"total {report.finished - report.started:.2f} s"
+    )
+    for error in report.errors[:3]:
+        print(error[-1500:])
+    yield report
+    connections[ALIAS].close()
+
+
+def uuids(deliveries: list[Delivery]) -> list[str]:
+    return [d.uuid for d in deliveries]
+
+
+def test_the_run_completes_with_commits_and_rollbacks(run: StressReport) -> None:
+    assert run.errors == []
+    main = [t for t in run.transactions if t.number > 0]
+    assert len(main) == WRITERS * TRANSACTIONS + TRANSACTIONS // 4
+    assert {COMMITTED, ROLLED_BACK} <= {t.outcome for t in run.transactions}
+    assert len(run.committed) > 80
+    assert len(run.not_committed) > 10
+    if run.url == "postgresql" or django.VERSION >= (5, 1):  # else SQLite may be busy
+        assert [t.error for t in run.transactions if t.outcome == FAILED] == []
+
+
+def test_every_committed_event_is_delivered_exactly_once_and_no_rolled_back_one(
+    run: StressReport,
+) -> None:
+    assert run.errors == []
+    for verdict in run.verdicts():
+        assert verdict.exact, str(verdict)
+        assert verdict.delivered == len(run.committed), str(verdict)
+
+
+def test_both_subscribers_deliver_the_same_order(run: StressReport) -> None:
+    batch, one_by_one = run.subscribers["batch"], run.subscribers["iter"]
+    assert uuids(batch) == uuids(one_by_one)
+    assert [d.position for d in batch] == [d.position for d in one_by_one]
+    if run.url == "sqlite":  # one writer at a time: ids are in commit order
+        positions = [d.position for d in batch]
+        assert all(a < b for a, b in itertools.pairwise(positions)), positions
+
+
+def test_resuming_from_a_delivered_position_delivers_exactly_the_rest(run: StressReport) -> None:
+    delivered = run.subscribers["batch"]
+    assert len(delivered) > 10
+    for index in (0, len(delivered) // 2, len(delivered) - 2):
+        position = delivered[index].position
+        assert read_after(position) == uuids(delivered[index + 1 :]), f"from {position}"
+
+
+def test_event_store_position_is_the_end_of_the_order(run: StressReport) -> None:
+    position = backend().event_store.position
+    assert position == run.subscribers["batch"][-1].position
+    assert read_after(position) == []
+
+
+def test_a_transaction_open_longer_than_the_time_limit_is_delivered_once(
+    run: StressReport,
+) -> None:
+    long = run.long_transaction
+    assert long is not None
+    assert long.outcome == COMMITTED
+    assert long.ended - long.began >= LONG_HOLD > TIMELIMIT
+    overtaking = [
+        t
+        for t in run.transactions
+        if t.outcome == COMMITTED and not t.long and long.began < t.ended < long.ended
+    ]
+    if run.url == "postgresql":  # SQLite's other writers wait for its write lock
+        assert overtaking, "no other writer committed while the long transaction was open"
+    for name, deliveries in run.subscribers.items():
+        got = Counter(uuids(deliveries))
+        assert all(got[u] == 1 for u in long.uuids), name
