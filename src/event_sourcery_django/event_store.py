@@ -8,13 +8,14 @@ core (``plan_stored_version``); only reads and the atomic write live here.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from typing_extensions import Self
 
+from event_sourcery._core.column_limits import check_storable
 from event_sourcery._core.records import Position, RawEvent, RecordedRaw
 from event_sourcery._core.strategies import StorageStrategy
 from event_sourcery._core.stream_id import DEFAULT_TENANT, StreamId, TenantId, trusted_stream_id
@@ -22,15 +23,10 @@ from event_sourcery._core.versioning import Versioning, plan_stored_version
 from event_sourcery._store.wakeups import notify_local
 from event_sourcery.exceptions import (
     AnotherStreamWithThisNameButOtherIdExists,
-    IllegalCategoryName,
-    IllegalEventName,
-    IllegalTenantId,
     StreamNotFound,
 )
 from event_sourcery_django.errors import translated_errors
 from event_sourcery_django.models import (
-    EVENT_NAME_LENGTH,
-    NAME_LENGTH,
     Event,
     Snapshot,
     Stream,
@@ -40,22 +36,6 @@ from event_sourcery_django.timestamps import from_db, to_db
 
 Enqueue = Callable[[list[RecordedRaw]], None]
 Dispatch = Callable[..., None]
-
-
-def check_lengths(stream_id: StreamId, tenant_id: TenantId, events: Sequence[RawEvent]) -> None:
-    """Reject values longer than their columns before touching the database."""
-    if stream_id.category is not None and len(stream_id.category) > NAME_LENGTH:
-        raise IllegalCategoryName(f"Category longer than {NAME_LENGTH} characters")
-    if len(tenant_id) > NAME_LENGTH:
-        raise IllegalTenantId(f"Tenant id longer than {NAME_LENGTH} characters")
-    if stream_id.name is not None and len(stream_id.name) > NAME_LENGTH:
-        raise ValueError(f"Stream name longer than {NAME_LENGTH} characters")
-    for event in events:
-        if len(event.name) > EVENT_NAME_LENGTH:
-            raise IllegalEventName(
-                f"Event type name {event.name[:60]!r}... is longer than {EVENT_NAME_LENGTH} "
-                "characters; set a shorter __event_name__"
-            )
 
 
 class DjangoStorageStrategy(StorageStrategy):
@@ -109,7 +89,7 @@ class DjangoStorageStrategy(StorageStrategy):
     def insert_events(
         self, stream_id: StreamId, versioning: Versioning, events: list[RawEvent]
     ) -> None:
-        check_lengths(stream_id, self._tenant_id, events)
+        check_storable(stream_id, self._tenant_id, events)
         with translated_errors(), transaction.atomic(using=self._using):
             stream, stored_id = self._prepare_stream(stream_id, versioning, events)
             tx_id = writer_tx_id(self._using)
@@ -196,7 +176,7 @@ class DjangoStorageStrategy(StorageStrategy):
             )
 
     def save_snapshot(self, snapshot: RawEvent) -> None:
-        check_lengths(snapshot.stream_id, self._tenant_id, [snapshot])
+        check_storable(snapshot.stream_id, self._tenant_id, [snapshot])
         with translated_errors():
             stream = self._streams(snapshot.stream_id).first()
             if stream is None:

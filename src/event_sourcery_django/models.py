@@ -25,11 +25,7 @@ from django.db import models
 if TYPE_CHECKING:
     from event_sourcery import StreamId, TenantId
 
-NAME_LENGTH = 255
-"""Stream names, categories, tenant ids and outbox stream names."""
-
-EVENT_NAME_LENGTH = 200
-"""Event and snapshot type names."""
+from event_sourcery._core.column_limits import EVENT_NAME_LENGTH, NAME_LENGTH
 
 
 class StreamManager(models.Manager["Stream"]):

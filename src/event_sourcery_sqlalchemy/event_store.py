@@ -15,44 +15,21 @@ from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 from typing_extensions import Self
 
+from event_sourcery._core.column_limits import check_storable
 from event_sourcery._core.records import Position, RawEvent, RecordedRaw
 from event_sourcery._core.strategies import StorageStrategy
 from event_sourcery._core.stream_id import DEFAULT_TENANT, StreamId, TenantId, trusted_stream_id
 from event_sourcery._core.versioning import Versioning, plan_stored_version
 from event_sourcery.exceptions import (
     AnotherStreamWithThisNameButOtherIdExists,
-    IllegalCategoryName,
-    IllegalEventName,
-    IllegalTenantId,
     StreamNotFound,
 )
 from event_sourcery_sqlalchemy import dialects, wakeup
 from event_sourcery_sqlalchemy.errors import translated_errors
-from event_sourcery_sqlalchemy.models.base import EVENT_NAME_LENGTH, NAME_LENGTH
 from event_sourcery_sqlalchemy.models_set import Models
 
 Enqueue = Callable[[Connection, list[RecordedRaw]], None]
 Dispatch = Callable[..., None]
-
-
-def check_lengths(stream_id: StreamId, tenant_id: TenantId) -> None:
-    """Reject a category, tenant or name longer than its column before touching the database."""
-    if stream_id.category is not None and len(stream_id.category) > NAME_LENGTH:
-        raise IllegalCategoryName(f"Category longer than {NAME_LENGTH} characters")
-    if len(tenant_id) > NAME_LENGTH:
-        raise IllegalTenantId(f"Tenant id longer than {NAME_LENGTH} characters")
-    if stream_id.name is not None and len(stream_id.name) > NAME_LENGTH:
-        raise ValueError(f"Stream name longer than {NAME_LENGTH} characters")
-
-
-def check_event_names(events: list[RawEvent]) -> None:
-    """Reject an event type name longer than its column before touching the database."""
-    for event in events:
-        if len(event.name) > EVENT_NAME_LENGTH:
-            raise IllegalEventName(
-                f"Event type name {event.name[:60]!r}... is longer than {EVENT_NAME_LENGTH} "
-                "characters; set a shorter __event_name__"
-            )
 
 
 class SqlAlchemyStorageStrategy(StorageStrategy):
@@ -168,8 +145,7 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
     def insert_events(
         self, stream_id: StreamId, versioning: Versioning, events: list[RawEvent]
     ) -> None:
-        check_lengths(stream_id, self._tenant_id)
-        check_event_names(events)
+        check_storable(stream_id, self._tenant_id, events)
         with translated_errors():
             connection = self._connection()
             db_stream_id, stored_id = self._prepare_stream(
@@ -294,7 +270,7 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
         ]
 
     def save_snapshot(self, snapshot: RawEvent) -> None:
-        check_event_names([snapshot])
+        check_storable(snapshot.stream_id, self._tenant_id, [snapshot])
         with translated_errors():
             connection = self._connection()
             stream = self._find_stream(connection, snapshot.stream_id, lock=False)

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from event_sourcery._core.column_limits import EVENT_NAME_LENGTH, NAME_LENGTH
 from event_sourcery_sqlalchemy.guid import GUID
 from event_sourcery_sqlalchemy.jsonb import JSONB
 
@@ -62,9 +63,6 @@ class ExactString(TypeDecorator[str]):
 
 Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 """A naive timestamp keeping microseconds (MariaDB/MySQL drop them by default)."""
-
-NAME_LENGTH = 255
-EVENT_NAME_LENGTH = 200
 
 
 class BaseStream:
