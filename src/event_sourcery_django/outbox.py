@@ -72,12 +72,9 @@ class DjangoOutboxStorageStrategy(OutboxStorageStrategy):
         try:
             yield record_from(row.data, row.stream_name, row.position)
         except Exception as error:
-            row.failures += 1
-            row.tries_left, next_attempt_at = self._policy.after_failure(
-                row.tries_left, row.failures, utc_now()
-            )
-            row.next_attempt_at = to_db(next_attempt_at)
-            row.last_error = f"{type(error).__name__}: {error}"[:2000]
+            failed = self._policy.failed(row.tries_left, row.failures, error, utc_now())
+            row.tries_left, row.failures = failed.attempts_left, failed.failures
+            row.last_error, row.next_attempt_at = failed.last_error, to_db(failed.next_attempt_at)
             row.save(
                 using=self._using,
                 update_fields=["failures", "tries_left", "next_attempt_at", "last_error"],

@@ -91,17 +91,16 @@ class SqlAlchemyOutboxStorageStrategy(OutboxStorageStrategy):
         try:
             yield record_from(row.data, row.stream_name, row.position)
         except Exception as error:
-            failures = row.failures + 1
-            tries_left, next_at = self._policy.after_failure(row.tries_left, failures, utc_now())
+            failed = self._policy.failed(row.tries_left, row.failures, error, utc_now())
             with translated_errors():
                 self._session.connection().execute(
                     update(table)
                     .where(table.c.id == row.id)
                     .values(
-                        tries_left=tries_left,
-                        failures=failures,
-                        last_error=f"{type(error).__name__}: {error}"[:2000],
-                        next_attempt_at=next_at,
+                        tries_left=failed.attempts_left,
+                        failures=failed.failures,
+                        last_error=failed.last_error,
+                        next_attempt_at=failed.next_attempt_at,
                     )
                 )
             raise

@@ -271,3 +271,15 @@ def test_discard_drops_pending_entries() -> None:
     strategy.discard([2, 42])
 
     assert pending_positions(strategy) == [1, 3]
+
+
+def test_a_failed_attempt_counts_shortens_and_schedules_in_one_place() -> None:
+    policy = RetryPolicy(attempts=3, backoff=timedelta(seconds=1))
+    now = datetime(2026, 1, 1)
+
+    failed = policy.failed(3, 1, ValueError("x" * 5000), now)
+
+    assert (failed.attempts_left, failed.failures) == (2, 2)
+    assert failed.next_attempt_at == now + timedelta(seconds=2)  # second failure: doubled
+    assert failed.last_error.startswith("ValueError: xxx")
+    assert len(failed.last_error) == 2000

@@ -43,9 +43,35 @@ class RetryPolicy:
         delay = min(self.backoff * (2 ** max(failures - 1, 0)), self.max_backoff)
         return attempts_left - 1, now + delay
 
+    def failed(
+        self, attempts_left: int, failures: int, error: BaseException, now: datetime
+    ) -> FailedAttempt:
+        """The bookkeeping of an entry after one more failed publication, ``error``."""
+        left, next_attempt_at = self.after_failure(attempts_left, failures + 1, now)
+        return FailedAttempt(
+            attempts_left=left,
+            failures=failures + 1,
+            last_error=f"{type(error).__name__}: {error}"[:ERROR_LENGTH],
+            next_attempt_at=next_attempt_at,
+        )
+
     @staticmethod
     def exhausted(attempts_left: int) -> bool:
         return attempts_left <= 0
+
+
+ERROR_LENGTH = 2000
+"""How much of a publisher's error an entry keeps."""
+
+
+@dataclass(frozen=True)
+class FailedAttempt:
+    """What an outbox entry records when its publication fails."""
+
+    attempts_left: int
+    failures: int
+    last_error: str
+    next_attempt_at: datetime
 
 
 def entry_data(record: RecordedRaw) -> dict[str, Any]:

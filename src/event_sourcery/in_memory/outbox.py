@@ -78,11 +78,11 @@ class InMemoryOutboxStorageStrategy(OutboxStorageStrategy):
             yield slot.record
         except Exception as error:
             with self._lock:
-                slot.failures += 1
-                slot.last_error = f"{type(error).__name__}: {error}"
-                slot.attempts_left, slot.next_attempt_at = self._policy.after_failure(
-                    slot.attempts_left, slot.failures, self._clock()
+                failed = self._policy.failed(
+                    slot.attempts_left, slot.failures, error, self._clock()
                 )
+                slot.attempts_left, slot.failures = failed.attempts_left, failed.failures
+                slot.last_error, slot.next_attempt_at = failed.last_error, failed.next_attempt_at
                 slot.claimed = False
                 if self._policy.exhausted(slot.attempts_left):
                     self._dead[entry_id] = self._pending.pop(entry_id)
