@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from event_sourcery._core.cursor import ALL, Fetched, Selector
+from event_sourcery._core.cursor import ALL, Fetched, OrderCursor, Selector
 from event_sourcery._core.records import Position, RecordedRaw
 from event_sourcery._core.strategies import SubscriptionStrategy
 from event_sourcery._core.stream_id import trusted_stream_id
@@ -69,8 +69,7 @@ class DjangoEventSource:
         self._interval = interval
         self._key = database_key(using)
         self._generation = generation(self._key)
-        self._cursor: tuple[int, int] | None = None
-        self._cursor_position: Position | None = None
+        self._cursor = OrderCursor()
         self._push = vendor(using) == "postgresql"
         self._listener: NotificationListener | None = None
 
@@ -78,7 +77,7 @@ class DjangoEventSource:
         self._generation = generation(self._key)
         with translated_errors():
             key, final = final_order(self._using)
-            cursor = self._cursor_of(position, key)
+            cursor = self._cursor.resume(position, lambda p: self._key_at(p, key))
             query = (
                 Event.objects.using(self._using)
                 .select_related("stream")
@@ -92,15 +91,11 @@ class DjangoEventSource:
         if not rows:
             return Fetched([], position)
         last = rows[-1]
-        self._cursor = (getattr(last, key) or 0, int(last.pk))
-        self._cursor_position = int(last.pk)
+        self._cursor.move(getattr(last, key), int(last.pk))
         return Fetched([_record(row) for row in rows], int(last.pk))
 
-    def _cursor_of(self, position: Position, key: str) -> tuple[int, int]:
-        if position == self._cursor_position and self._cursor is not None:
-            return self._cursor
-        if position <= 0:
-            return (-1, 0)
+    def _key_at(self, position: Position, key: str) -> int | None:
+        """The order key of a delivered position (looked up once per resume)."""
         events = Event.objects.using(self._using)
         value = events.filter(id=position).values_list(key, flat=True).first()
         if value is None:  # a deleted event: resume after the newest key at or before it
@@ -110,9 +105,7 @@ class DjangoEventSource:
                 .values_list(key, flat=True)
                 .first()
             )
-        cursor = (int(value or 0), position)
-        self._cursor, self._cursor_position = cursor, position
-        return cursor
+        return None if value is None else int(value)
 
     def wait_for_events(self, after: Position, timeout: float) -> None:
         """On PostgreSQL wait for a ``NOTIFY``; if the ``LISTEN`` connection cannot be opened

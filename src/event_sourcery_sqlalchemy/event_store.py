@@ -55,19 +55,23 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
     def _connection(self) -> Connection:
         return self._session.connection()
 
+    def _stream_query(self, stream_id: StreamId) -> Any:
+        """SELECT of the stream row (id, uuid, name, version) of ``stream_id`` in this tenant."""
+        streams = self._streams
+        return select(streams.c.id, streams.c.uuid, streams.c.name, streams.c.version).where(
+            streams.c.tenant_id == self._tenant_id,
+            streams.c.category == (stream_id.category or ""),
+            streams.c.uuid == stream_id,
+        )
+
     def _find_stream(self, connection: Connection, stream_id: StreamId, lock: bool) -> Any:
-        """The stream row (id, uuid, name, version) in this tenant, locked if ``lock``.
+        """The stream row in this tenant, locked if ``lock``.
 
         On InnoDB a locking read of a missing row locks the gap and blocks other writers'
         inserts, so there the row is looked up first and then locked by primary key; only a
         row known to exist (created concurrently) is locked by its unique key.
         """
-        streams = self._streams
-        query = select(streams.c.id, streams.c.uuid, streams.c.name, streams.c.version).where(
-            streams.c.tenant_id == self._tenant_id,
-            streams.c.category == (stream_id.category or ""),
-            streams.c.uuid == stream_id,
-        )
+        query = self._stream_query(stream_id)
         if not lock:
             return connection.execute(query).first()
         if not dialects.locks_gaps(connection):
@@ -75,17 +79,12 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
         found = connection.execute(query).first()
         if found is None:
             return None
-        return connection.execute(query.where(streams.c.id == found.id).with_for_update()).first()
+        by_id = query.where(self._streams.c.id == found.id)
+        return connection.execute(by_id.with_for_update()).first()
 
     def _lock_created_stream(self, connection: Connection, stream_id: StreamId) -> Any:
         """Lock a stream row that exists, even if this transaction's snapshot predates it."""
-        streams = self._streams
-        query = select(streams.c.id, streams.c.uuid, streams.c.name, streams.c.version).where(
-            streams.c.tenant_id == self._tenant_id,
-            streams.c.category == (stream_id.category or ""),
-            streams.c.uuid == stream_id,
-        )
-        return connection.execute(query.with_for_update()).first()
+        return connection.execute(self._stream_query(stream_id).with_for_update()).first()
 
     def fetch_events(
         self, stream_id: StreamId, start: int | None = None, stop: int | None = None

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, Select, Table, func, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
-from event_sourcery._core.cursor import ALL, Fetched, Selector
+from event_sourcery._core.cursor import ALL, Fetched, OrderCursor, Selector
 from event_sourcery._core.records import Position, RecordedRaw
 from event_sourcery._core.strategies import SubscriptionStrategy
 from event_sourcery._core.stream_id import trusted_stream_id
@@ -98,8 +98,7 @@ class SqlEventSource:
         self._engine: Engine = bind if isinstance(bind, Engine) else bind.engine
         self._key = wakeup.database_key(self._engine)
         self._shared = isinstance(self._engine.pool, (StaticPool, SingletonThreadPool))
-        self._cursor: tuple[int, int] | None = None
-        self._cursor_position: Position | None = None
+        self._cursor = OrderCursor()
         self._listener: wakeup.PostgresListener | None = None
         self._generation = wakeup.generation(self._key)
 
@@ -144,22 +143,18 @@ class SqlEventSource:
         if selector.names is not None:
             query = query.where(events.c.name.in_(sorted(selector.names)))
         key, final = dialects.final_order(connection, events)
-        cursor = self._cursor_of(connection, position, key)
+        cursor = self._cursor.resume(position, lambda p: self._key_at(connection, p, key))
         query = query.where(tuple_(key, events.c.id) > tuple_(*cursor), *final)
         query = query.order_by(key, events.c.id).add_columns(key.label("order_key"))
         rows = connection.execute(query).all()
         if not rows:
             return Fetched([], position)
         last = rows[-1]
-        self._cursor, self._cursor_position = (last.order_key, last.id), last.id
+        self._cursor.move(last.order_key, last.id)
         return Fetched([_record(row) for row in rows], last.id)
 
-    def _cursor_of(self, connection: Connection, position: Position, key: Any) -> tuple[int, int]:
-        """The (order key, id) cursor of a delivered position (looked up once per resume)."""
-        if position == self._cursor_position and self._cursor is not None:
-            return self._cursor
-        if position <= 0:
-            return (-1, 0)
+    def _key_at(self, connection: Connection, position: Position, key: Any) -> int | None:
+        """The order key of a delivered position (looked up once per resume)."""
         events = self._events
         found = connection.execute(select(key).where(events.c.id == position)).first()
         if found is None or found[0] is None:
@@ -167,9 +162,7 @@ class SqlEventSource:
             found = connection.execute(
                 select(func.max(key)).where(events.c.id <= position, key.is_not(None))
             ).first()
-        cursor = ((found[0] or 0) if found else 0, position)
-        self._cursor, self._cursor_position = cursor, position
-        return cursor
+        return found[0] if found else None
 
     def wait_for_events(self, after: Position, timeout: float) -> None:
         timeout = min(timeout, self._interval)

@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 
 from event_sourcery import StreamId
-from event_sourcery._core.cursor import ALL, BatchCursor, Fetched, Selector, timebox
+from event_sourcery._core.cursor import ALL, BatchCursor, Fetched, OrderCursor, Selector, timebox
 from event_sourcery._store.polling import poll_batches
 from event_sourcery.event import RawEvent, RecordedRaw
 from event_sourcery.exceptions import IllegalCategoryName, InvalidTimelimit
@@ -298,3 +298,20 @@ def test_a_batch_size_below_one_is_rejected() -> None:
 
     with pytest.raises(ValueError, match="at least 1"):
         next(poll(FakeSource(clock), clock, batch_size=0))
+
+
+def test_the_order_cursor_looks_a_resumed_position_up_once() -> None:
+    looked_up: list[int] = []
+
+    def key_at(position: int) -> int | None:
+        looked_up.append(position)
+        return 70 if position == 7 else None
+
+    cursor = OrderCursor()
+    assert cursor.resume(0, key_at) == (-1, 0)
+    assert cursor.resume(7, key_at) == (70, 7)
+    assert cursor.resume(7, key_at) == (70, 7)
+    cursor.move(90, 3)  # commit order: a lower id with a higher key
+    assert cursor.resume(3, key_at) == (90, 3)
+    assert cursor.resume(5, key_at) == (0, 5)  # unknown key: from the start of the order
+    assert looked_up == [7, 5]

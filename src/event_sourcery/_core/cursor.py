@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -78,3 +79,29 @@ class BatchCursor:
     def take(self) -> list[RecordedRaw]:
         batch, self.pending = self.pending, []
         return batch
+
+
+@dataclass
+class OrderCursor:
+    """The (order key, id) a subscription read last, behind its public int position.
+
+    SQL subscriptions read in (order key, id) order (ADR 0006) while positions are row ids;
+    resuming from another position needs the key looked up once, with ``key_at``.
+    """
+
+    key: int = -1
+    row_id: Position = 0
+
+    def resume(
+        self, position: Position, key_at: Callable[[Position], int | None]
+    ) -> tuple[int, int]:
+        """The cursor to read after ``position``; ``key_at`` looks up a position's order key."""
+        if position <= 0:
+            return (-1, 0)
+        if position != self.row_id:
+            self.key, self.row_id = key_at(position) or 0, position
+        return (self.key, self.row_id)
+
+    def move(self, key: int | None, row_id: Position) -> None:
+        """Remember the last row read."""
+        self.key, self.row_id = key or 0, row_id
