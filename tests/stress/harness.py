@@ -607,24 +607,8 @@ def run_stress(url: str, scenario: Scenario) -> StressReport:
     ]
     for process in processes:
         process.start()
-    records, errors = _collect(processes, results, give_up)
-    writers_done = time.time()
-    transactions = [r for index in sorted(records) for r in records[index]]
-    committed = frozenset(u for t in transactions if t.outcome == COMMITTED for u in t.uuids)
-    for subscriber in subscribers:
-        subscriber.expect(committed, scenario.catch_up_seconds)
-    for subscriber in subscribers:
-        subscriber.join(max(0.0, give_up - time.monotonic()) + scenario.timelimit + 5)
-        if subscriber.is_alive():
-            errors.append(f"subscriber {subscriber.label} did not stop")
-        if subscriber.error:
-            errors.append(f"subscriber {subscriber.label} failed:\n{subscriber.error}")
-        if subscriber.timed_out:
-            errors.append(f"subscriber {subscriber.label} gave up waiting for committed events")
-    errors.extend(
-        f"writer {t.writer} transaction {t.number} {t.outcome}: {t.error}"
-        for t in transactions
-        if t.outcome == UNCERTAIN
+    transactions, errors, writers_done = settle(
+        processes, results, subscribers, give_up, scenario.catch_up_seconds, scenario.timelimit
     )
     return StressReport(
         url=url,
@@ -637,6 +621,40 @@ def run_stress(url: str, scenario: Scenario) -> StressReport:
         finished=time.time(),
         errors=errors,
     )
+
+
+def settle(
+    processes: list[Any],
+    results: Any,
+    subscribers: list[Any],
+    give_up: float,
+    catch_up_seconds: float,
+    timelimit: float,
+) -> tuple[list[TxRecord], list[str], float]:
+    """Collect the writers' records, let the subscribers catch up and stop them.
+
+    Returns the transactions, the errors seen and when the writers were done.
+    """
+    records, errors = _collect(processes, results, give_up)
+    writers_done = time.time()
+    transactions = [r for index in sorted(records) for r in records[index]]
+    committed = frozenset(u for t in transactions if t.outcome == COMMITTED for u in t.uuids)
+    for subscriber in subscribers:
+        subscriber.expect(committed, catch_up_seconds)
+    for subscriber in subscribers:
+        subscriber.join(max(0.0, give_up - time.monotonic()) + timelimit + 5)
+        if subscriber.is_alive():
+            errors.append(f"subscriber {subscriber.label} did not stop")
+        if subscriber.error:
+            errors.append(f"subscriber {subscriber.label} failed:\n{subscriber.error}")
+        if subscriber.timed_out:
+            errors.append(f"subscriber {subscriber.label} gave up waiting for committed events")
+    errors.extend(
+        f"writer {t.writer} transaction {t.number} {t.outcome}: {t.error}"
+        for t in transactions
+        if t.outcome == UNCERTAIN
+    )
+    return transactions, errors, writers_done
 
 
 def _collect(

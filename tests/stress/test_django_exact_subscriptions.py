@@ -247,24 +247,8 @@ def run_stress(database: dict[str, Any], long_hold: float) -> StressReport:
     ]
     for process in processes:
         process.start()
-    records, errors = harness._collect(processes, results, give_up)
-    writers_done = time.time()
-    transactions = [r for index in sorted(records) for r in records[index]]
-    committed = frozenset(u for t in transactions if t.outcome == COMMITTED for u in t.uuids)
-    for subscriber in subscribers:
-        subscriber.expect(committed, CATCH_UP_SECONDS)
-    for subscriber in subscribers:
-        subscriber.join(max(0.0, give_up - time.monotonic()) + TIMELIMIT + 5)
-        if subscriber.is_alive():
-            errors.append(f"subscriber {subscriber.label} did not stop")
-        if subscriber.error:
-            errors.append(f"subscriber {subscriber.label} failed:\n{subscriber.error}")
-        if subscriber.timed_out:
-            errors.append(f"subscriber {subscriber.label} gave up waiting for committed events")
-    errors.extend(
-        f"writer {t.writer} transaction {t.number} {t.outcome}: {t.error}"
-        for t in transactions
-        if t.outcome == UNCERTAIN
+    transactions, errors, writers_done = harness.settle(
+        processes, results, subscribers, give_up, CATCH_UP_SECONDS, TIMELIMIT
     )
     return StressReport(
         url=str(database["ENGINE"]),
