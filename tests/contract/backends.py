@@ -132,6 +132,48 @@ class DjangoFactory(BackendFactory):
             support.empty_tables(self.alias)
 
 
+@dataclass(frozen=True)
+class KurrentDBFactory(BackendFactory):
+    """The KurrentDB backend on a real server (``KURRENTDB_URI``) or the in-process double."""
+
+    name: str = "kurrentdb"
+    marks: tuple[Any, ...] = (pytest.mark.kurrentdb,)
+    missing: dict[Capability, str] = field(
+        default_factory=lambda: {
+            Capability.IN_TRANSACTION_LISTENERS: (
+                "KurrentDB appends are not part of a caller's transaction, so there is no "
+                "transaction for listeners to run in"
+            ),
+            Capability.ROLLBACK: "KurrentDB appends are durable at once; nothing to roll back",
+            Capability.NAME_CONFLICT_DETECTION: (
+                "KurrentDB addresses a stream by its uuid; the name is kept in event metadata, "
+                "not as a unique key, so a name reused with another uuid cannot be detected"
+            ),
+        }
+    )
+
+    @contextmanager
+    def make(self, *, outbox_attempts: int = 3) -> Iterator[Backend]:
+        from uuid import uuid4
+
+        from event_sourcery_kurrentdb import KurrentDBBackend, KurrentDBConfig
+        from tests.backends.kurrentdb.server import target
+
+        server = target()
+        client = server.client()
+        config = KurrentDBConfig(
+            timeout=10,
+            outbox_name=f"outbox-{uuid4().hex}",
+            outbox_attempts=outbox_attempts,
+            outbox_wait=0.3,
+        )
+        try:
+            yield KurrentDBBackend().configure(client, config)
+        finally:
+            server.reset(client)
+            client.close()
+
+
 FACTORIES: list[BackendFactory] = [
     InMemoryFactory(),
     SqlAlchemyFactory(name="sqlite", url="sqlite"),
@@ -140,4 +182,5 @@ FACTORIES: list[BackendFactory] = [
     SqlAlchemyFactory(name="mariadb", url=databases.MARIADB_URL, marks=(pytest.mark.mariadb,)),
     DjangoFactory(name="django_sqlite", alias="default"),
     DjangoFactory(name="django_postgres", alias="postgresql", marks=(pytest.mark.postgres,)),
+    KurrentDBFactory(),
 ]

@@ -88,7 +88,11 @@ def run_page(page: Path) -> int:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
-def test_examples_of_page_run(page: Path) -> None:
+def test_examples_of_page_run(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if page.name == "kurrentdb.md":  # runs on the real server of KURRENTDB_URI, or the double
+        from tests.backends.kurrentdb.server import target
+
+        monkeypatch.setenv("KURRENTDB_URI", target().uri)
     run_page(page)
 
 

@@ -1,0 +1,366 @@
+"""KurrentDB-specific guarantees (SPEC §19 items 3 and 25 fixed), beyond the contract suite."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from uuid import uuid4
+
+import pytest
+from kurrentdbclient import KurrentDBClient, NewEvent, StreamState
+
+from event_sourcery import NO_VERSIONING, Event, StreamId
+from event_sourcery.backend import Backend
+from event_sourcery.event import Context, Recorded, WrappedEvent
+from event_sourcery.exceptions import (
+    BackendUnavailable,
+    ConcurrentStreamWriteError,
+    IllegalCategoryName,
+    IllegalTenantId,
+)
+from event_sourcery_kurrentdb import KurrentDBBackend, KurrentDBConfig
+from event_sourcery_kurrentdb.stream import Name
+
+pytestmark = pytest.mark.kurrentdb
+
+SHORT = 0.3
+
+
+class Booked(Event):
+    __event_name__ = "kdb.tests.Booked"
+    seat: str
+
+
+class DottedName(Event):
+    __event_name__ = "kdb.tests.Seat.Moved"
+    seat: str
+
+
+class LookAlike(Event):
+    __event_name__ = "kdbXtestsXSeatXMoved"
+    seat: str
+
+
+class Summary(Event):
+    __event_name__ = "kdb.tests.Summary"
+    seats: int
+
+
+def drain(backend: Backend, start: int, **target: object) -> list[Recorded]:
+    """Everything a fresh subscription from ``start`` delivers within ``SHORT``."""
+    phase = backend.subscriber.start_from(start)
+    if "category" in target:
+        builder = phase.to_category(str(target["category"]))
+    elif "events" in target:
+        builder = phase.to_events(target["events"])  # type: ignore[arg-type]
+    else:
+        builder = phase
+    return next(builder.build_batch(1000, SHORT))
+
+
+# --- atomic optimistic concurrency ------------------------------------------------------------
+
+
+def race(writers: int, append: Callable[[int], None]) -> tuple[int, list[BaseException]]:
+    """Run ``append`` in ``writers`` threads released at once; (successes, errors)."""
+    barrier = threading.Barrier(writers)
+    errors: list[BaseException] = []
+    wins = []
+
+    def write(index: int) -> None:
+        barrier.wait()
+        try:
+            append(index)
+            wins.append(index)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(wins), errors
+
+
+def test_concurrent_appends_with_the_same_expected_version_have_one_winner(
+    backend: Backend,
+) -> None:
+    store = backend.event_store
+    stream_id = StreamId()
+    store.append(Booked(seat="A0"), stream_id=stream_id)
+
+    wins, errors = race(
+        8, lambda i: store.append(Booked(seat=f"A{i}"), stream_id=stream_id, expected_version=1)
+    )
+
+    assert wins == 1
+    assert len(errors) == 7
+    assert all(isinstance(e, ConcurrentStreamWriteError) for e in errors)
+    assert [e.version for e in store.load_stream(stream_id)] == [1, 2]
+
+
+def test_concurrent_creation_of_one_stream_has_one_winner(backend: Backend) -> None:
+    store = backend.event_store
+    stream_id = StreamId()
+
+    wins, errors = race(6, lambda i: store.append(Booked(seat=f"B{i}"), stream_id=stream_id))
+
+    assert wins == 1
+    assert all(isinstance(e, ConcurrentStreamWriteError) for e in errors)
+    assert [e.version for e in store.load_stream(stream_id)] == [1]
+
+
+def test_concurrent_versionless_appends_all_land(backend: Backend) -> None:
+    store = backend.event_store
+    stream_id = StreamId()
+    store.append(Booked(seat="start"), stream_id=stream_id, expected_version=NO_VERSIONING)
+
+    wins, errors = race(
+        4,
+        lambda i: store.append(
+            Booked(seat=f"C{i}"), stream_id=stream_id, expected_version=NO_VERSIONING
+        ),
+    )
+
+    assert (wins, errors) == (4, [])
+    loaded = store.load_stream(stream_id)
+    assert len(loaded) == 5
+    assert {e.version for e in loaded} == {None}
+
+
+def test_pre_numbered_batches_from_racing_writers_never_share_a_version(backend: Backend) -> None:
+    store = backend.event_store
+    stream_id = StreamId()
+
+    def append(index: int) -> None:
+        store.append(
+            WrappedEvent.wrap(Booked(seat=f"D{index}"), version=index % 3 + 1), stream_id=stream_id
+        )
+
+    race(9, append)
+
+    versions = [e.version for e in store.load_stream(stream_id)]
+    assert sorted(versions) == sorted(set(versions))
+    assert len(versions) >= 1
+
+
+def test_a_gap_below_the_stored_version_can_be_filled_once(backend: Backend) -> None:
+    store = backend.event_store
+    stream_id = StreamId()
+    store.append(
+        *[WrappedEvent.wrap(Booked(seat=s), version=v) for s, v in [("a", 1), ("c", 3)]],
+        stream_id=stream_id,
+    )
+
+    store.append(WrappedEvent.wrap(Booked(seat="b"), version=2), stream_id=stream_id)
+    with pytest.raises(ConcurrentStreamWriteError):
+        store.append(WrappedEvent.wrap(Booked(seat="b2"), version=2), stream_id=stream_id)
+
+    assert [(e.version, e.event.seat) for e in store.load_stream(stream_id)] == [
+        (1, "a"),
+        (2, "b"),
+        (3, "c"),
+    ]
+    store.append(Booked(seat="d"), stream_id=stream_id, expected_version=3)
+
+
+def test_a_deleted_stream_starts_again_at_version_one(backend: Backend) -> None:
+    store = backend.event_store
+    stream_id = StreamId()
+    store.append(Booked(seat="x"), Booked(seat="y"), stream_id=stream_id)
+    store.save_snapshot(stream_id, WrappedEvent.wrap(Summary(seats=2), version=2))
+    store.delete_stream(stream_id)
+
+    store.append(Booked(seat="z"), stream_id=stream_id)
+
+    assert [(e.version, e.event) for e in store.load_stream(stream_id)] == [(1, Booked(seat="z"))]
+
+
+# --- filters ------------------------------------------------------------------------------------
+
+
+def test_a_category_subscription_never_sees_a_longer_category_or_snapshots(
+    backend: Backend,
+) -> None:
+    store = backend.event_store
+    start = store.position or 0
+    own = StreamId(category="seat")
+    store.append(Booked(seat="own"), stream_id=own)
+    store.append(Booked(seat="longer"), stream_id=StreamId(category="seats"))
+    store.append(Booked(seat="prefixed"), stream_id=StreamId(category="xseat"))
+    store.save_snapshot(own, WrappedEvent.wrap(Booked(seat="snapshot"), version=1))
+
+    records = drain(backend, start, category="seat")
+
+    assert [r.wrapped_event.event.seat for r in records] == ["own"]
+
+
+def test_event_type_subscription_treats_dots_literally_and_skips_snapshots(
+    backend: Backend,
+) -> None:
+    store = backend.event_store
+    start = store.position or 0
+    stream_id = StreamId()
+    store.append(DottedName(seat="dotted"), LookAlike(seat="look-alike"), stream_id=stream_id)
+    store.save_snapshot(stream_id, WrappedEvent.wrap(DottedName(seat="snapshot"), version=2))
+
+    records = drain(backend, start, events=[DottedName])
+
+    assert [r.wrapped_event.event.seat for r in records] == ["dotted"]
+
+
+def test_all_subscription_skips_snapshots_metadata_and_foreign_streams(
+    backend: Backend, client: KurrentDBClient
+) -> None:
+    store = backend.event_store
+    start = store.position or 0
+    stream_id = StreamId()
+    store.append(Booked(seat="kept"), stream_id=stream_id)
+    store.save_snapshot(stream_id, WrappedEvent.wrap(Summary(seats=1), version=1))
+    client.append_to_stream(
+        f"foreign-{uuid4().hex}",
+        events=[NewEvent(type="Other", data=b"{}")],
+        current_version=StreamState.ANY,
+    )
+    store.delete_stream(StreamId())  # a no-op on a missing stream
+    store.delete_stream(stream_id)  # writes stream metadata
+
+    records = drain(backend, start)
+
+    assert [r.wrapped_event.event for r in records] == [Booked(seat="kept")]
+
+
+def test_the_outbox_never_sees_snapshots(backend: Backend) -> None:
+    backend.with_outbox()
+    store = backend.event_store
+    stream_id = StreamId()
+    store.append(Booked(seat="published"), stream_id=stream_id)
+    store.save_snapshot(stream_id, WrappedEvent.wrap(Summary(seats=1), version=1))
+    published: list[Recorded] = []
+
+    backend.outbox.run(published.append)
+
+    assert [r.wrapped_event.event for r in published] == [Booked(seat="published")]
+
+
+# --- what round-trips ---------------------------------------------------------------------------
+
+
+def test_hostile_context_keys_and_stream_names_round_trip(backend: Backend) -> None:
+    store = backend.event_store
+    start = store.position or 0
+    stream_id = StreamId(name=f"order {uuid4()}: $special-ünïcode", category="orders")
+    context = Context(**{"created_at": "mine", "$es-version": 7, "$custom": [1], "plain": {"a": 1}})
+    event = WrappedEvent.wrap(Booked(seat="ctx"), version=1, context=context)
+    store.append(event, stream_id=stream_id)
+
+    (loaded,) = store.load_stream(stream_id)
+    (record,) = drain(backend, start)
+
+    for wrapped in (loaded, record.wrapped_event):
+        assert wrapped == event
+        assert wrapped.context.model_dump() == context.model_dump()
+    assert record.stream_id == stream_id
+    assert record.stream_id.name == stream_id.name
+
+
+def test_streams_written_by_the_existing_library_load(
+    backend: Backend, client: KurrentDBClient
+) -> None:
+    """SPEC §16.4 layout: context keys and created_at at the top, versions from positions."""
+    stream_id = StreamId(category="legacy")
+    name = Name(stream_id, "")
+    created = "2025-01-02T03:04:05.123456"
+    metadata = json.dumps({"correlation_id": None, "causation_id": None, "created_at": created})
+    events = [
+        NewEvent(
+            type="kdb.tests.Booked",
+            data=json.dumps({"seat": s}).encode(),
+            metadata=metadata.encode(),
+        )
+        for s in "abc"
+    ]
+    client.append_to_stream(str(name), events=events, current_version=StreamState.NO_STREAM)
+    snapshot_metadata = json.dumps({"created_at": created, "$es-stream_position": 1})
+    client.append_to_stream(
+        name.snapshot,
+        events=[
+            NewEvent(
+                type="kdb.tests.Summary", data=b'{"seats": 2}', metadata=snapshot_metadata.encode()
+            )
+        ],
+        current_version=StreamState.ANY,
+    )
+    store = backend.event_store
+
+    loaded = store.load_stream(stream_id)
+
+    assert [(e.version, e.event) for e in loaded] == [(2, Summary(seats=2)), (3, Booked(seat="c"))]
+    ranged = store.load_stream(stream_id, start=1, stop=2)
+    assert [(e.version, e.event) for e in ranged] == [(1, Booked(seat="a"))]
+    assert ranged[0].created_at.isoformat() == created
+    store.append(Booked(seat="d"), stream_id=stream_id, expected_version=3)
+    assert store.load_stream(stream_id)[-1].version == 4
+
+
+# --- names that cannot be encoded ---------------------------------------------------------------
+
+
+def test_tenant_with_a_dash_is_refused_by_in_tenant_mode(backend: Backend) -> None:
+    with pytest.raises(IllegalTenantId):
+        backend.in_tenant_mode("acme-eu")
+
+
+def test_category_with_a_dash_is_refused_before_anything_is_written(backend: Backend) -> None:
+    store = backend.event_store
+    position = store.position
+    with pytest.raises(IllegalCategoryName):
+        store.append(Booked(seat="x"), stream_id=StreamId(category="a-b"))
+    with pytest.raises(IllegalCategoryName):
+        backend.subscriber.start_from(0).to_category("a-b").build_iter(SHORT)
+    assert store.position == position
+
+
+# --- outbox without network at configuration, bounded runs ------------------------------------
+
+
+def test_with_outbox_sends_nothing_and_a_down_server_is_backend_unavailable() -> None:
+    client = KurrentDBClient(uri="kurrentdb://127.0.0.1:1?Tls=false&MaxDiscoverAttempts=1")
+    backend = KurrentDBBackend().configure(client, KurrentDBConfig(timeout=1)).with_outbox()
+
+    with pytest.raises(BackendUnavailable):
+        backend.outbox.run(lambda record: None)
+    with pytest.raises(BackendUnavailable):
+        backend.event_store.append(Booked(seat="x"), stream_id=StreamId())
+    with pytest.raises(BackendUnavailable):
+        backend.event_store.load_stream(StreamId())
+    client.close()
+
+
+def test_an_idle_outbox_run_returns(backend: Backend, config: KurrentDBConfig) -> None:
+    backend.with_outbox()
+    started = time.monotonic()
+
+    backend.outbox.run(lambda record: None)
+
+    assert time.monotonic() - started < config.outbox_wait + 5
+
+
+def test_rejected_messages_are_acknowledged_not_redelivered(backend: Backend) -> None:
+    seen: list[str] = []
+
+    def filterer(entry: object) -> bool:
+        seen.append(entry.name)  # type: ignore[attr-defined]
+        return False
+
+    backend.with_outbox(filterer)
+    backend.event_store.append(Booked(seat="x"), stream_id=StreamId())
+
+    for _ in range(3):
+        backend.outbox.run(lambda record: None)
+
+    assert seen == ["kdb.tests.Booked"]
+    assert backend.outbox.dead_letters() == []
