@@ -2,7 +2,8 @@
 
 Select sections with arguments or ``BENCH`` (e.g. ``python -m bench.run postgres`` or
 ``BENCH=sqlite,postgres make bench``): ``in-memory``, ``sqlite``, ``postgres``, ``sql`` (both SQL
-databases), ``django-sqlite``, ``django-postgres``, ``django`` (both) or ``all`` (the default).
+databases), ``django-sqlite``, ``django-postgres``, ``django`` (both), ``kurrentdb``
+(``KURRENTDB_URI`` or the test suite's KurrentDB double) or ``all`` (the default).
 """
 
 from __future__ import annotations
@@ -40,12 +41,19 @@ def _django_postgres() -> Iterable[Figure]:
     return django_backend.run_postgres()
 
 
+def _kurrentdb() -> Iterable[Figure]:
+    from bench import kurrentdb_backend
+
+    return kurrentdb_backend.run()
+
+
 SECTIONS: dict[str, Callable[[], Iterable[Figure]]] = {
     "in-memory": in_memory.run,
     "sqlite": _sqlite,
     "postgres": _postgres,
     "django-sqlite": _django_sqlite,
     "django-postgres": _django_postgres,
+    "kurrentdb": _kurrentdb,
 }
 ALIASES = {
     "all": list(SECTIONS),
