@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from kurrentdbclient.exceptions import (
+    AbortedByServerError,
     DeadlineExceededError,
     ServiceUnavailableError,
     WrongCurrentVersionError,
@@ -16,14 +17,14 @@ from event_sourcery.exceptions import BackendUnavailable, ConcurrentStreamWriteE
 
 @contextmanager
 def translated_errors() -> Iterator[None]:
-    """Map a failed revision check to ``ConcurrentStreamWriteError`` and an unreachable or
-    too slow server to ``BackendUnavailable``; anything else propagates unchanged."""
+    """Map a failed revision check to ``ConcurrentStreamWriteError`` and an unreachable, too
+    slow or aborting server to ``BackendUnavailable``; anything else propagates unchanged."""
     try:
         yield
     except WrongCurrentVersionError as error:
         raise ConcurrentStreamWriteError(f"A concurrent write won: {error}") from error
-    except (ServiceUnavailableError, DeadlineExceededError) as error:
+    except (ServiceUnavailableError, DeadlineExceededError, AbortedByServerError) as error:
         raise BackendUnavailable(
-            f"KurrentDB did not answer: {type(error).__name__}: {error}; nothing was written "
-            "unless the server had committed before the answer was lost"
+            f"KurrentDB did not answer or ended the call: {type(error).__name__}: {error}. An "
+            "append may or may not have been stored: load the stream to find out"
         ) from error

@@ -340,6 +340,20 @@ def test_with_outbox_sends_nothing_and_a_down_server_is_backend_unavailable() ->
     client.close()
 
 
+def test_a_subscription_the_server_aborts_raises_backend_unavailable(backend: Backend) -> None:
+    from tests.backends.kurrentdb.server import target
+
+    if not target().is_double:
+        pytest.skip("aborting every open call needs the test double's reset()")
+    iterator = backend.subscriber.start_from(0).build_iter(SHORT)
+    assert next(iterator) is None  # subscribed, nothing to deliver
+
+    target().reset(backend[KurrentDBClient])  # ends every open call with ABORTED
+
+    with pytest.raises(BackendUnavailable):
+        next(iterator)
+
+
 def test_an_idle_outbox_run_returns(backend: Backend, config: KurrentDBConfig) -> None:
     backend.with_outbox()
     started = time.monotonic()
