@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.in_memory import Deposited, Figure
+from bench.in_memory import Deposited, Figure, best_of_three
 
 POSTGRES_DATABASE = "es_bench_django"
 _configured: dict[str, str] = {}
@@ -72,20 +72,6 @@ def _prepare(alias: str) -> None:
     call_command("migrate", "event_sourcery_django", database=alias, verbosity=0)
 
 
-def _rate(count: int, run: Callable[[], None]) -> float:
-    started = time.perf_counter()
-    run()
-    return count / (time.perf_counter() - started)
-
-
-def _best(workload: str, per: int, ours: Callable[[], None], raw: Callable[[], None]) -> Figure:
-    best = [0.0, 0.0]
-    for _ in range(3):
-        for index, side in enumerate((ours, raw)):
-            best[index] = max(best[index], _rate(per, side))
-    return Figure(workload, best[0], best[1], "events/s")
-
-
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -131,13 +117,13 @@ def run_alias(alias: str) -> Iterator[Figure]:
         return lambda: _discard([store.append(*batch, stream_id=StreamId()) for _ in range(n)])
 
     n = 200 if alias == "default" else 300
-    yield _best(
+    yield best_of_three(
         "append 1 event to a new stream (autocommit)",
         n,
         ours_append(n, 1),
         lambda: _discard([raw_append(1) for _ in range(n)]),
     )
-    yield _best(
+    yield best_of_three(
         "append 10 events (autocommit)",
         n * 10,
         ours_append(n, 10),
@@ -162,7 +148,7 @@ def run_alias(alias: str) -> Iterator[Figure]:
             Deposited.model_validate(data)
         assert len(rows) == 1_000
 
-    yield _best(
+    yield best_of_three(
         "load a 1,000-event stream", 1_000, lambda: _discard(store.load_stream(stream)), raw_load
     )
 

@@ -45,6 +45,17 @@ def _rate(count: int, run: Callable[[], None]) -> float:
     return count / (time.perf_counter() - started)
 
 
+def best_of_three(
+    workload: str, per: int, ours: Callable[[], None], reference: Callable[[], None]
+) -> Figure:
+    """The best of three alternating timed runs of each side (``per`` events per run)."""
+    best = [0.0, 0.0]
+    for _ in range(3):
+        for index, side in enumerate((ours, reference)):
+            best[index] = max(best[index], _rate(per, side))
+    return Figure(workload, best[0], best[1], "events/s")
+
+
 def append_single(n: int = 5_000) -> Figure:
     store = InMemoryBackend().event_store
     raw: dict[str, list[dict[str, object]]] = {}

@@ -18,21 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from uuid import uuid4
 
-from bench.in_memory import Deposited, Figure
-
-
-def _rate(count: int, run: Callable[[], None]) -> float:
-    started = time.perf_counter()
-    run()
-    return count / (time.perf_counter() - started)
-
-
-def _best(workload: str, per: int, ours: Callable[[], None], raw: Callable[[], None]) -> Figure:
-    best = [0.0, 0.0]
-    for _ in range(3):
-        for index, side in enumerate((ours, raw)):
-            best[index] = max(best[index], _rate(per, side))
-    return Figure(workload, best[0], best[1], "events/s")
+from bench.in_memory import Deposited, Figure, best_of_three
 
 
 def _server_uri() -> tuple[str, Callable[[], None]]:
@@ -79,13 +65,13 @@ def run() -> Iterator[Figure]:
             return lambda: _discard([store.append(*batch, stream_id=StreamId()) for _ in range(n)])
 
         n = 200
-        yield _best(
+        yield best_of_three(
             "append 1 event to a new stream",
             n,
             ours_append(n, 1),
             lambda: _discard([raw_append(1) for _ in range(n)]),
         )
-        yield _best(
+        yield best_of_three(
             "append 10 events",
             n * 10,
             ours_append(n, 10),
@@ -103,7 +89,7 @@ def run() -> Iterator[Figure]:
                 Deposited.model_validate_json(event.data)
             assert len(events) == 1_000
 
-        yield _best(
+        yield best_of_three(
             "load a 1,000-event stream",
             1_000,
             lambda: _discard(store.load_stream(stream)),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from kurrentdbclient import KurrentDBClient, NewEvent, StreamState
 from kurrentdbclient.common import AbstractPersistentSubscription
@@ -21,25 +19,6 @@ from tests.backends.kurrentdb.double.testing import Received, eventually
 pytestmark = pytest.mark.kurrentdb
 
 PARKED = "$persistentsubscription-$all::g-parked"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[KurrentDBDouble]:
-    with KurrentDBDouble() as double:
-        yield double
-
-
-@pytest.fixture(scope="module")
-def module_client(server: KurrentDBDouble) -> Iterator[KurrentDBClient]:
-    client = KurrentDBClient(uri=server.uri)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def client(server: KurrentDBDouble, module_client: KurrentDBClient) -> KurrentDBClient:
-    server.reset()
-    return module_client
 
 
 def write(client: KurrentDBClient, stream: str, *types: str) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from kurrentdbclient import KurrentDBClient, NewEvent, RecordedEvent, StreamState
@@ -18,25 +17,6 @@ from tests.backends.kurrentdb.double import KurrentDBDouble
 from tests.backends.kurrentdb.double.testing import Received
 
 pytestmark = pytest.mark.kurrentdb
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[KurrentDBDouble]:
-    with KurrentDBDouble() as double:
-        yield double
-
-
-@pytest.fixture(scope="module")
-def module_client(server: KurrentDBDouble) -> Iterator[KurrentDBClient]:
-    client = KurrentDBClient(uri=server.uri)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def client(server: KurrentDBDouble, module_client: KurrentDBClient) -> KurrentDBClient:
-    server.reset()
-    return module_client
 
 
 def write(client: KurrentDBClient, stream: str, *types: str) -> int:

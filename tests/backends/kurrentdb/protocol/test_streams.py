@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import itertools
 import threading
-from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
@@ -22,25 +21,6 @@ from tests.backends.kurrentdb.double import KurrentDBDouble
 pytestmark = pytest.mark.kurrentdb
 
 MAX_REVISION = 2**63 - 1
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[KurrentDBDouble]:
-    with KurrentDBDouble() as double:
-        yield double
-
-
-@pytest.fixture(scope="module")
-def module_client(server: KurrentDBDouble) -> Iterator[KurrentDBClient]:
-    client = KurrentDBClient(uri=server.uri)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def client(server: KurrentDBDouble, module_client: KurrentDBClient) -> KurrentDBClient:
-    server.reset()
-    return module_client
 
 
 def event(type_: str = "Happened", data: bytes = b"{}") -> NewEvent:
