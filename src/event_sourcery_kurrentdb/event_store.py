@@ -9,7 +9,9 @@ is then re-evaluated on fresh data. No read-then-append race remains.
 from __future__ import annotations
 
 import contextlib
+import random
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -27,8 +29,11 @@ from event_sourcery_kurrentdb import dto
 from event_sourcery_kurrentdb.errors import translated_errors
 from event_sourcery_kurrentdb.stream import Name
 
-APPEND_ATTEMPTS = 5
+APPEND_ATTEMPTS = 10
 """Appends retried after losing a revision race (only while the versioning rule still allows)."""
+RETRY_JITTER = 0.002
+"""Upper bound of the random pause before retry ``n``, times ``n`` (seconds): spreads out
+writers that keep colliding on one stream."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,9 @@ class KurrentDBStorageStrategy(StorageStrategy):
         if self._before_append is not None:
             self._before_append()
         with translated_errors():
-            for _ in range(APPEND_ATTEMPTS):
+            for attempt in range(APPEND_ATTEMPTS):
+                if attempt:
+                    time.sleep(random.uniform(0, RETRY_JITTER * attempt))
                 head = self._head(str(name))
                 taken = self._taken(name, head, versions)
                 new_version = plan_stored_version(

@@ -119,15 +119,15 @@ def test_concurrent_versionless_appends_all_land(backend: Backend) -> None:
     store.append(Booked(seat="start"), stream_id=stream_id, expected_version=NO_VERSIONING)
 
     wins, errors = race(
-        4,
+        8,
         lambda i: store.append(
             Booked(seat=f"C{i}"), stream_id=stream_id, expected_version=NO_VERSIONING
         ),
     )
 
-    assert (wins, errors) == (4, [])
+    assert (wins, errors) == (8, [])
     loaded = store.load_stream(stream_id)
-    assert len(loaded) == 5
+    assert len(loaded) == 9
     assert {e.version for e in loaded} == {None}
 
 
