@@ -61,7 +61,12 @@ _EMPTY_CONTEXT = {"correlation_id": None, "causation_id": None}
 
 
 def _context(stored: dict[str, Any]) -> Context:
-    """The stored context as a ``Context`` (most are empty: skip validating those)."""
+    """The stored context as a ``Context``.
+
+    Most are empty; ``Context()`` builds those about three times faster than
+    ``Context.model_construct()`` (which resolves each default through pydantic's field
+    machinery), and the result is the same: no field set.
+    """
     if stored == _EMPTY_CONTEXT:
-        return Context.model_construct()
+        return Context()
     return Context(**stored)
