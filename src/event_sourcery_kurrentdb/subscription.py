@@ -1,25 +1,67 @@
 """``KurrentDBSubscriptionStrategy``: catch-up subscriptions to ``$all`` with server-side filters.
 
-One subscription call per iterator, live after catching up. Filters are anchored and escaped
-(see ``stream.scope`` and ``stream.event_types``): a category never matches a longer one, dots in
-type names are literal, and snapshot, system and foreign streams never reach a subscriber.
+One subscription call per iterator, live after catching up, feeding the core subscription loop
+(``poll_batches``, ADR 0005). Filters are anchored and escaped (see ``stream.scope`` and
+``stream.event_types``): a category never matches a longer one, dots in type names are literal,
+and snapshot, system and foreign streams never reach a subscriber.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 from kurrentdbclient import KurrentDBClient, RecordedEvent
 
+from event_sourcery._core.cursor import ALL, Fetched, Selector
 from event_sourcery._core.records import Position, RecordedRaw
 from event_sourcery._core.strategies import SubscriptionStrategy
+from event_sourcery._store.polling import poll_batches
 from event_sourcery.exceptions import BackendUnavailable
 from event_sourcery_kurrentdb import dto
 from event_sourcery_kurrentdb.errors import translated_errors
 from event_sourcery_kurrentdb.feed import Feed, FeedEnded
 from event_sourcery_kurrentdb.stream import event_types, scope
+
+
+class SubscriptionSource:
+    """The ``EventSource`` of one open catch-up subscription.
+
+    The server pushes events in commit order from where the subscription started, so a fetch
+    takes what has arrived (the ``position`` argument is where the subscription already is).
+    """
+
+    def __init__(self, feed: Feed[RecordedEvent]) -> None:
+        self._feed = feed
+        self._waiting: RecordedEvent | None = None
+
+    def fetch_after(self, position: Position, limit: int, selector: Selector) -> Fetched:
+        records: list[RecordedRaw] = []
+        while len(records) < limit:
+            event = self._waiting if self._waiting is not None else self._next(0)
+            self._waiting = None
+            if event is None:
+                break
+            position = event.commit_position
+            # an event-type filter sees every stream: keep only events of event streams
+            record = dto.recorded(event)
+            if record is not None and selector.matches(record):
+                records.append(record)
+        return Fetched(records, position)
+
+    def wait_for_events(self, after: Position, timeout: float) -> None:
+        if self._waiting is None:
+            self._waiting = self._next(timeout)
+
+    def _next(self, timeout: float) -> RecordedEvent | None:
+        with translated_errors():
+            try:
+                return self._feed.get(timeout)
+            except FeedEnded as ended:
+                raise BackendUnavailable(
+                    "KurrentDB ended the subscription; subscribe again from the position of "
+                    "the last delivered event"
+                ) from ended
 
 
 class KurrentDBSubscriptionStrategy(SubscriptionStrategy):
@@ -31,40 +73,26 @@ class KurrentDBSubscriptionStrategy(SubscriptionStrategy):
     def subscribe_to_all(
         self, start_from: Position, batch_size: int, timelimit: timedelta
     ) -> Iterator[list[RecordedRaw]]:
-        return self._batches(start_from, batch_size, timelimit, scope(), by_stream_name=True)
+        return self._batches(start_from, batch_size, timelimit, ALL, scope(), by_stream_name=True)
 
     def subscribe_to_category(
         self, start_from: Position, batch_size: int, timelimit: timedelta, category: str
     ) -> Iterator[list[RecordedRaw]]:
-        pattern = scope(category)
-        return self._batches(start_from, batch_size, timelimit, pattern, by_stream_name=True)
+        selector, pattern = Selector(category=category), scope(category)
+        return self._batches(start_from, batch_size, timelimit, selector, pattern, True)
 
     def subscribe_to_events(
         self, start_from: Position, batch_size: int, timelimit: timedelta, events: list[str]
     ) -> Iterator[list[RecordedRaw]]:
-        pattern = event_types(events)
-        return self._batches(start_from, batch_size, timelimit, pattern, by_stream_name=False)
+        selector, pattern = Selector(names=frozenset(events)), event_types(events)
+        return self._batches(start_from, batch_size, timelimit, selector, pattern, False)
 
     def _batches(
         self,
         start_from: Position,
         batch_size: int,
         timelimit: timedelta,
-        pattern: str,
-        *,
-        by_stream_name: bool,
-    ) -> Iterator[list[RecordedRaw]]:
-        if batch_size < 1:
-            raise ValueError(f"Batch size must be at least 1, got {batch_size}")
-        return self._deliver(
-            start_from, batch_size, timelimit.total_seconds(), pattern, by_stream_name
-        )
-
-    def _deliver(
-        self,
-        start_from: Position,
-        batch_size: int,
-        limit: float,
+        selector: Selector,
         pattern: str,
         by_stream_name: bool,
     ) -> Iterator[list[RecordedRaw]]:
@@ -76,27 +104,7 @@ class KurrentDBSubscriptionStrategy(SubscriptionStrategy):
             )
         feed: Feed[RecordedEvent] = Feed(iter(subscription), subscription.stop)
         try:
-            while True:
-                deadline = time.monotonic() + limit
-                batch: list[RecordedRaw] = []
-                while len(batch) < batch_size:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    with translated_errors():
-                        try:
-                            event = feed.get(remaining)
-                        except FeedEnded as ended:
-                            raise BackendUnavailable(
-                                "KurrentDB ended the subscription; subscribe again from the "
-                                "position of the last delivered event"
-                            ) from ended
-                    if event is None:
-                        break
-                    # event-type filters see every stream: keep only events of event streams
-                    record = dto.recorded(event)
-                    if record is not None:
-                        batch.append(record)
-                yield batch
+            source = SubscriptionSource(feed)
+            yield from poll_batches(source, start_from, batch_size, timelimit, selector)
         finally:
             feed.close()
