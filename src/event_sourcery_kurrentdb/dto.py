@@ -52,9 +52,8 @@ def raw_event(event: RecordedEvent, name: Name, meta: metadata.EventMetadata) ->
     )
 
 
-def snapshot_event(event: RecordedEvent, name: Name) -> RawEvent:
+def snapshot_event(event: RecordedEvent, name: Name, meta: metadata.EventMetadata) -> RawEvent:
     """The ``RawEvent`` of a snapshot (read from the stream's snapshot stream)."""
-    meta = read_metadata(event)
     raw = raw_event(event, name, meta)
     if not meta.has_version and meta.snapshot_position is not None:
         # written by earlier versions: the snapshot covers the event at that stream position

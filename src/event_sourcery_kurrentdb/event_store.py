@@ -67,17 +67,18 @@ class KurrentDBStorageStrategy(StorageStrategy):
             if start is None and stop is None:
                 return self._fetch_from_latest_snapshot(name)
             events = self._raw_events(name, self._read(str(name)))
-            snapshots = [dto.snapshot_event(e, name) for e in self._read(name.snapshot)]
+            snapshots = [
+                dto.snapshot_event(e, name, dto.read_metadata(e)) for e in self._read(name.snapshot)
+            ]
             return stream_window(events, snapshots, start, stop)
 
     def _fetch_from_latest_snapshot(self, name: Name) -> list[RawEvent]:
         last = self._read(name.snapshot, backwards=True, limit=1)
-        if last:
-            covered = dto.read_metadata(last[0]).snapshot_position
-            if covered is not None:
-                snapshot = dto.snapshot_event(last[0], name)
-                after = self._read(str(name), from_revision=covered + 1)
-                return stream_window(self._raw_events(name, after), [snapshot], None, None)
+        meta = dto.read_metadata(last[0]) if last else None
+        if meta is not None and meta.snapshot_position is not None:
+            snapshot = dto.snapshot_event(last[0], name, meta)
+            after = self._read(str(name), from_revision=meta.snapshot_position + 1)
+            return stream_window(self._raw_events(name, after), [snapshot], None, None)
         return self._raw_events(name, self._read(str(name)))
 
     @staticmethod

@@ -18,7 +18,7 @@ count and last error from their failure streams.
 from __future__ import annotations
 
 import json
-import logging
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -40,8 +40,6 @@ from event_sourcery_kurrentdb import dto
 from event_sourcery_kurrentdb.errors import translated_errors
 from event_sourcery_kurrentdb.feed import Feed, FeedEnded
 from event_sourcery_kurrentdb.stream import scope
-
-logger = logging.getLogger("event_sourcery.outbox")
 
 FAILURE_EVENT = "event_sourcery.outbox_failure"
 SERVER_RETRY_MARGIN = 10
@@ -206,17 +204,21 @@ class KurrentDBOutboxStorageStrategy(OutboxStorageStrategy):
             with translated_errors():
                 self._failures.forget(event.id)
 
-    def dead_letters(self, limit: int = 100) -> list[OutboxEntry]:
+    def _parked(self, limit: int) -> list[RecordedRaw]:
         """The group's parked messages, oldest first."""
+        try:
+            parked = self._client.get_stream(
+                self.parked_stream, resolve_links=True, limit=limit, timeout=self._timeout
+            )
+        except NotFoundError:
+            return []
+        return [record for record in map(dto.recorded, parked) if record is not None]
+
+    def dead_letters(self, limit: int = 100) -> list[OutboxEntry]:
+        """The group's parked messages, oldest first, with their failures."""
+        entries = []
         with translated_errors():
-            try:
-                parked = self._client.get_stream(
-                    self.parked_stream, resolve_links=True, limit=limit, timeout=self._timeout
-                )
-            except NotFoundError:
-                return []
-            entries = []
-            for record in filter(None, map(dto.recorded, parked)):
+            for record in self._parked(limit):
                 failures = self._failures.read(record.entry.uuid)
                 entries.append(
                     OutboxEntry(
@@ -236,12 +238,12 @@ class KurrentDBOutboxStorageStrategy(OutboxStorageStrategy):
         KurrentDB replays a group's parked messages as a whole, so every parked message is
         requeued (with a fresh set of attempts); the count says how many.
         """
-        parked = self.dead_letters(limit=2**31 - 1)
         wanted = set(entry_ids)
-        if not any(entry.id in wanted for entry in parked):
-            return 0
         with translated_errors():
-            for entry in parked:
-                self._failures.forget(entry.record.entry.uuid)
+            parked = self._parked(limit=sys.maxsize)
+            if not any(record.position in wanted for record in parked):
+                return 0
+            for record in parked:
+                self._failures.forget(record.entry.uuid)
             self._client.replay_parked_events(self._name, timeout=self._timeout)
         return len(parked)

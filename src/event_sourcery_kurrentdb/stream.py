@@ -12,14 +12,13 @@ import re
 from dataclasses import dataclass
 from uuid import UUID
 
+from event_sourcery._core.records import Position
 from event_sourcery._core.stream_id import StreamCategory, StreamId, TenantId, trusted_stream_id
 from event_sourcery.exceptions import IllegalCategoryName, IllegalTenantId
 
-Position = int
-"""A commit position in KurrentDB's ``$all`` (a log offset: increasing, not contiguous)."""
-
 MAX_POSITION: Position = 2**64 - 1
-"""The largest commit position KurrentDB can report."""
+"""The largest commit position KurrentDB can report (positions are log offsets: increasing in
+commit order, not contiguous)."""
 
 SNAPSHOT_SUFFIX = "-snapshot"
 _SEPARATOR = "-"
@@ -85,12 +84,8 @@ class Name:
         match = _EVENT_STREAM.fullmatch(stream_name)
         if match is None or match["category"].startswith("$"):
             return None
-        stream_id = trusted_stream_id(UUID(hex=match["hex"]), name, _category(match["category"]))
+        stream_id = trusted_stream_id(UUID(hex=match["hex"]), name, match["category"] or None)
         return cls(stream_id=stream_id, tenant_id=match["tenant"])
-
-
-def _category(part: str) -> StreamCategory | None:
-    return part or None
 
 
 def scope(category: StreamCategory | None = None) -> str:
@@ -107,3 +102,15 @@ def scope(category: StreamCategory | None = None) -> str:
 def event_types(names: list[str]) -> str:
     """An event-type regex (unanchored: the client anchors it) matching exactly ``names``."""
     return "(?:" + "|".join(re.escape(name) for name in names) + ")"
+
+
+__all__ = [
+    "MAX_POSITION",
+    "SNAPSHOT_SUFFIX",
+    "Name",
+    "Position",
+    "check_category",
+    "check_tenant",
+    "event_types",
+    "scope",
+]
