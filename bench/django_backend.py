@@ -12,11 +12,11 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.in_memory import Deposited, Figure, best_of_three
+from bench.in_memory import Deposited, Figure, append_figures, best_of_three
 
 POSTGRES_DATABASE = "es_bench_django"
 _configured: dict[str, str] = {}
@@ -112,23 +112,8 @@ def run_alias(alias: str) -> Iterator[Figure]:
                     ],
                 )
 
-    def ours_append(n: int, events: int) -> Callable[[], None]:
-        batch = [Deposited(account="a", amount=i) for i in range(events)]
-        return lambda: _discard([store.append(*batch, stream_id=StreamId()) for _ in range(n)])
-
     n = 200 if alias == "default" else 300
-    yield best_of_three(
-        "append 1 event to a new stream (autocommit)",
-        n,
-        ours_append(n, 1),
-        lambda: _discard([raw_append(1) for _ in range(n)]),
-    )
-    yield best_of_three(
-        "append 10 events (autocommit)",
-        n * 10,
-        ours_append(n, 10),
-        lambda: _discard([raw_append(10) for _ in range(n)]),
-    )
+    yield from append_figures(store, raw_append, n, suffix=" (autocommit)")
 
     stream = StreamId()
     store.append(*(Deposited(account="a", amount=i) for i in range(1_000)), stream_id=stream)
@@ -149,7 +134,7 @@ def run_alias(alias: str) -> Iterator[Figure]:
         assert len(rows) == 1_000
 
     yield best_of_three(
-        "load a 1,000-event stream", 1_000, lambda: _discard(store.load_stream(stream)), raw_load
+        "load a 1,000-event stream", 1_000, lambda: store.load_stream(stream), raw_load
     )
 
     seen = [0]
@@ -165,10 +150,6 @@ def run_alias(alias: str) -> Iterator[Figure]:
     ours_catch_up()
     rate = seen[0] / (time.perf_counter() - started)
     yield Figure(f"catch-up subscription over {seen[0]:,} events", rate, None, "events/s")
-
-
-def _discard(_value: object) -> None:
-    """Run an expression for its cost only."""
 
 
 def run_sqlite() -> Iterator[Figure]:

@@ -11,11 +11,11 @@ import statistics
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from uuid import uuid4
 
-from event_sourcery import Event, StreamId
+from event_sourcery import Event, EventStore, StreamId
 from event_sourcery.backend import InMemoryBackend
 
 
@@ -39,14 +39,14 @@ class Figure:
         return f"{self.ours / self.reference:.2f}x"
 
 
-def _rate(count: int, run: Callable[[], None]) -> float:
+def _rate(count: int, run: Callable[[], object]) -> float:
     started = time.perf_counter()
     run()
     return count / (time.perf_counter() - started)
 
 
 def best_of_three(
-    workload: str, per: int, ours: Callable[[], None], reference: Callable[[], None]
+    workload: str, per: int, ours: Callable[[], object], reference: Callable[[], object]
 ) -> Figure:
     """The best of three alternating timed runs of each side (``per`` events per run)."""
     best = [0.0, 0.0]
@@ -54,6 +54,24 @@ def best_of_three(
         for index, side in enumerate((ours, reference)):
             best[index] = max(best[index], _rate(per, side))
     return Figure(workload, best[0], best[1], "events/s")
+
+
+def append_figures(
+    store: EventStore, raw_append: Callable[[int], object], n: int, suffix: str = ""
+) -> Iterator[Figure]:
+    """``n`` appends of 1, then of 10 events to new streams, beside ``raw_append(events)``."""
+    for events, workload in ((1, "append 1 event to a new stream"), (10, "append 10 events")):
+        batch = [Deposited(account="a", amount=i) for i in range(events)]
+
+        def ours(batch: list[Deposited] = batch) -> None:
+            for _ in range(n):
+                store.append(*batch, stream_id=StreamId())
+
+        def reference(events: int = events) -> None:
+            for _ in range(n):
+                raw_append(events)
+
+        yield best_of_three(workload + suffix, n * events, ours, reference)
 
 
 def append_single(n: int = 5_000) -> Figure:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from uuid import uuid4
 
-from bench.in_memory import Deposited, Figure, best_of_three
+from bench.in_memory import Deposited, Figure, append_figures, best_of_three
 
 
 def _server_uri() -> tuple[str, Callable[[], None]]:
@@ -37,6 +37,7 @@ def run() -> Iterator[Figure]:
 
     from event_sourcery import StreamId
     from event_sourcery_kurrentdb import KurrentDBBackend, KurrentDBConfig
+    from event_sourcery_kurrentdb.stream import Name
 
     uri, stop = _server_uri()
     client = KurrentDBClient(uri=uri)
@@ -60,27 +61,11 @@ def run() -> Iterator[Figure]:
                 f"bench-raw-{uuid4().hex}", events=new, current_version=StreamState.NO_STREAM
             )
 
-        def ours_append(n: int, events: int) -> Callable[[], None]:
-            batch = [Deposited(account="a", amount=i) for i in range(events)]
-            return lambda: _discard([store.append(*batch, stream_id=StreamId()) for _ in range(n)])
-
-        n = 200
-        yield best_of_three(
-            "append 1 event to a new stream",
-            n,
-            ours_append(n, 1),
-            lambda: _discard([raw_append(1) for _ in range(n)]),
-        )
-        yield best_of_three(
-            "append 10 events",
-            n * 10,
-            ours_append(n, 10),
-            lambda: _discard([raw_append(10) for _ in range(n)]),
-        )
+        yield from append_figures(store, raw_append, 200)
 
         stream = StreamId()
         store.append(*(Deposited(account="a", amount=i) for i in range(1_000)), stream_id=stream)
-        raw_name = f"-{''}-{stream.hex}"
+        raw_name = str(Name(stream, ""))
 
         def raw_load() -> None:
             events = client.get_stream(raw_name)
@@ -92,7 +77,7 @@ def run() -> Iterator[Figure]:
         yield best_of_three(
             "load a 1,000-event stream",
             1_000,
-            lambda: _discard(store.load_stream(stream)),
+            lambda: store.load_stream(stream),
             raw_load,
         )
 
@@ -166,7 +151,3 @@ def _live_latency(backend: object) -> Iterator[Figure]:
     quantiles = statistics.quantiles(latencies, n=100)
     yield Figure("live delivery latency p50", quantiles[49], None, "ms")
     yield Figure("live delivery latency p99", quantiles[98], None, "ms")
-
-
-def _discard(_value: object) -> None:
-    """Run an expression for its cost only."""

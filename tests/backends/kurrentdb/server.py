@@ -12,8 +12,12 @@ import atexit
 import os
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from kurrentdbclient import KurrentDBClient
+
+if TYPE_CHECKING:
+    from tests.backends.kurrentdb.double import KurrentDBDouble
 
 REAL_SERVER_URI = os.environ.get("KURRENTDB_URI", "")
 
@@ -23,7 +27,7 @@ class Target:
     """Where the tests connect and how the state of one test is cleared."""
 
     uri: str
-    double: object | None
+    double: KurrentDBDouble | None
 
     @property
     def is_double(self) -> bool:
@@ -36,7 +40,7 @@ class Target:
         """Forget what a test wrote: the double resets; on a real server the test's
         persistent subscriptions are deleted (streams use fresh ids, so they can stay)."""
         if self.double is not None:
-            self.double.reset()  # type: ignore[attr-defined]
+            self.double.reset()
             return
         for info in client.list_subscriptions():
             client.delete_subscription(info.group_name)
