@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 from typing_extensions import Self
 
@@ -97,14 +97,7 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
             loaded_id = trusted_stream_id(stream.uuid, stream.name, stream_id.category or None)
             snapshot = self._latest_snapshot(connection, stream.id, loaded_id, start, stop)
             events = self._events
-            query = select(
-                events.c.uuid,
-                events.c.created_at,
-                events.c.name,
-                events.c.data,
-                events.c.event_context,
-                events.c.version,
-            ).where(events.c.db_stream_id == stream.id)
+            query = select(*record_columns(events)).where(events.c.db_stream_id == stream.id)
             if start is not None:
                 query = query.where(events.c.version >= start)
             if stop is not None:
@@ -125,14 +118,7 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
         stop: int | None,
     ) -> RawEvent | None:
         snapshots = self._snapshots
-        query = select(
-            snapshots.c.uuid,
-            snapshots.c.created_at,
-            snapshots.c.name,
-            snapshots.c.data,
-            snapshots.c.event_context,
-            snapshots.c.version,
-        ).where(snapshots.c.db_stream_id == db_stream_id)
+        query = select(*record_columns(snapshots)).where(snapshots.c.db_stream_id == db_stream_id)
         if start is not None:
             query = query.where(snapshots.c.version >= start)
         if stop is not None:
@@ -324,6 +310,12 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
 
     def scoped_for_tenant(self, tenant_id: TenantId) -> Self:
         return type(self)(self._session, self._dispatch, self._models, self._enqueue, tenant_id)
+
+
+def record_columns(table: Table) -> tuple[ColumnElement[Any], ...]:
+    """The columns of an event or snapshot table that ``raw_event`` reads."""
+    c = table.c
+    return (c.uuid, c.created_at, c.name, c.data, c.event_context, c.version)
 
 
 def raw_event(row: Any, stream_id: StreamId) -> RawEvent:

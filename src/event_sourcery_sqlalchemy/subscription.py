@@ -28,7 +28,7 @@ from event_sourcery._core.stream_id import trusted_stream_id
 from event_sourcery._store.polling import poll_batches
 from event_sourcery_sqlalchemy import dialects, wakeup
 from event_sourcery_sqlalchemy.errors import translated_errors
-from event_sourcery_sqlalchemy.event_store import raw_event
+from event_sourcery_sqlalchemy.event_store import raw_event, record_columns
 from event_sourcery_sqlalchemy.models.base import BaseEvent, BaseStream
 from event_sourcery_sqlalchemy.models.default import DefaultEvent, DefaultStream
 
@@ -124,12 +124,7 @@ class SqlEventSource:
             select(
                 events.c.id,
                 events.c.tx_id,
-                events.c.uuid,
-                events.c.created_at,
-                events.c.name,
-                events.c.data,
-                events.c.event_context,
-                events.c.version,
+                *record_columns(events),
                 streams.c.uuid.label("s_uuid"),
                 streams.c.name.label("s_name"),
                 streams.c.category,
