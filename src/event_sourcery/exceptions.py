@@ -81,7 +81,9 @@ class IncompatibleUuidAndName(EventStoreException):
 class BackendUnavailable(EventStoreException):
     """The storage (database, server) could not be reached or the connection was lost.
 
-    Nothing of the failed operation is stored; roll back and retry on a fresh session.
+    On SQL backends nothing of the failed operation is stored: roll back and retry on a fresh
+    session. On KurrentDB an append whose answer was lost may have been stored: load the stream
+    before retrying.
     """
 
 
