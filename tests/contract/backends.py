@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from sqlalchemy import Engine
@@ -154,8 +155,6 @@ class KurrentDBFactory(BackendFactory):
 
     @contextmanager
     def make(self, *, outbox_attempts: int = 3) -> Iterator[Backend]:
-        from uuid import uuid4
-
         from event_sourcery_kurrentdb import KurrentDBBackend, KurrentDBConfig
         from tests.backends.kurrentdb.server import target
 
