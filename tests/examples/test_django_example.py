@@ -27,7 +27,7 @@ DATABASE_VARIABLE = "EVENT_SOURCERY_EXAMPLE_DB"
 POSTGRES_URL = os.environ.get(
     "EVENT_SOURCERY_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-EXAMPLE_DATABASE = "es_django_example"
+EXAMPLE_DATABASE = os.environ.get("EVENT_SOURCERY_DJANGO_DATABASE", "es_django") + "_example"
 """The example's own database on the suite's PostgreSQL server, recreated by its test."""
 
 DRIVER = """

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
 import random
 import time
 import traceback
@@ -49,7 +50,7 @@ from tests.stress.harness import (
 pytestmark = pytest.mark.timeout(60)
 
 ALIAS = "stress"
-STRESS_DATABASE = "es_django_stress"
+STRESS_DATABASE = os.environ.get("EVENT_SOURCERY_DJANGO_DATABASE", "es_django") + "_stress"
 POLL = timedelta(milliseconds=50)
 TIMELIMIT = 0.5
 BATCH_SIZE = 10

@@ -36,7 +36,8 @@ FIRST_MIGRATION = "0001_initial"
 LATEST_MIGRATION = "0002_unique_versions_order_key_and_outbox_retries"
 POSTGRES_ALIAS = "postgresql"
 UNREACHABLE_ALIAS = "unreachable"
-POSTGRES_DATABASE = "es_django"
+POSTGRES_DATABASE = os.environ.get("EVENT_SOURCERY_DJANGO_DATABASE", "es_django")
+"""The Django tests' PostgreSQL database; other Django databases of the suite take it as prefix."""
 POSTGRES_URL = os.environ.get(
     "EVENT_SOURCERY_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
