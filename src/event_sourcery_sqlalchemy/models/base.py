@@ -1,20 +1,24 @@
 """Declarative mixins of the five tables (SPEC §16.2 names and columns, plus our additions).
 
 Subclass a mixin, set ``__tablename__`` for custom tables, and map the classes with
-``configure_models``. Additions to the upstream schema (all nullable or defaulted, added by the
-shipped migration): ``events.tx_id`` (writer transaction id, orders subscriptions exactly),
-outbox ``failures``, ``last_error`` and ``next_attempt_at`` (retries and dead letters), and
-indexes for every query. Snapshot names are as long as event names.
+``configure_models``, which also adds the relationships ``stream`` (events, snapshots) and
+``events``/``snapshots`` (streams) for ORM queries; the library itself uses Core statements.
+
+Additions to the upstream schema (all nullable or defaulted, added by the shipped migration):
+``events.tx_id`` (writer transaction id, orders subscriptions exactly), outbox ``failures``,
+``last_error`` and ``next_attempt_at`` (retries and dead letters), and indexes for every query.
+Snapshot names are as long as event names.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -22,13 +26,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    not_,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
+from sqlalchemy.ext.hybrid import Comparator, hybrid_property
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from event_sourcery._core.column_limits import EVENT_NAME_LENGTH, NAME_LENGTH
+from event_sourcery._core.stream_id import StreamId, trusted_stream_id
 from event_sourcery_sqlalchemy.guid import GUID
 from event_sourcery_sqlalchemy.jsonb import JSONB
 
@@ -65,8 +74,37 @@ Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 """A naive timestamp keeping microseconds (MariaDB/MySQL drop them by default)."""
 
 
+class StreamIdComparator(Comparator[StreamId]):
+    """``Stream.stream_id == some_id`` in SQL: uuid and category, and the name if the id has one.
+
+    Like the store's look-ups, the tenant is not compared: add ``Stream.tenant_id == ...``.
+    A plain ``UUID`` compares as ``StreamId(uuid)`` (no category, no name).
+    """
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream.uuid)
+        self._stream = stream
+
+    def __eq__(self, other: object) -> ColumnElement[bool]:  # type: ignore[override]
+        if not isinstance(other, UUID):
+            raise TypeError(f"stream_id compares with a StreamId, got {type(other).__name__}")
+        stream = self._stream
+        category: str | None = getattr(other, "category", None)
+        name: str | None = getattr(other, "name", None)
+        criteria = [stream.uuid == UUID(int=other.int), stream.category == (category or "")]
+        if name:  # NOT NULL too, so that ``!=`` matches unnamed streams (no SQL NULL logic)
+            criteria.extend((stream.name.is_not(None), stream.name == name))
+        return and_(*criteria)
+
+    def __ne__(self, other: object) -> ColumnElement[bool]:  # type: ignore[override]
+        return not_(self.__eq__(other))
+
+
 class BaseStream:
-    """A stream of one tenant: uuid, optional name, category (``''`` = none), version."""
+    """A stream of one tenant: uuid, optional name, category (``''`` = none), version.
+
+    ``stream_id`` is the stream's ``StreamId``; ``Stream.stream_id == some_id`` is a SQL filter.
+    """
 
     __tablename__ = "event_sourcery_streams"
 
@@ -78,6 +116,28 @@ class BaseStream:
     )
     tenant_id: Mapped[str] = mapped_column(ExactString(NAME_LENGTH), nullable=False)
     version: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    if TYPE_CHECKING:  # relationships added by ``configure_models``
+        events: Mapped[list[BaseEvent]]
+        """The stream's events, ordered by version (then position)."""
+        snapshots: Mapped[list[BaseSnapshot]]
+        """The stream's snapshots, ordered by version (then creation time)."""
+
+    @hybrid_property
+    def stream_id(self) -> StreamId:
+        """The stream's id: uuid, name and category (stored ``''`` is ``None``)."""
+        return trusted_stream_id(self.uuid, self.name, self.category or None)
+
+    @stream_id.inplace.setter
+    def _stream_id_setter(self, stream_id: StreamId) -> None:
+        self.uuid = UUID(int=stream_id.int)
+        self.name = stream_id.name
+        self.category = stream_id.category or ""
+
+    @stream_id.inplace.comparator
+    @classmethod
+    def _stream_id_comparator(cls) -> StreamIdComparator:
+        return StreamIdComparator(cls)
 
     @declared_attr.directive
     @classmethod
@@ -91,9 +151,18 @@ class BaseStream:
 
 
 class _StreamChild:
-    """Columns and links shared by events and snapshots."""
+    """Columns and links shared by events and snapshots.
+
+    ``stream_id`` and ``tenant_id`` are read through ``stream`` (association proxies): on an
+    instance they load the stream; ``Event.stream_id == some_id`` and ``Event.tenant_id == t``
+    filter with an ``EXISTS`` on the stream table.
+    """
 
     __stream_model__: ClassVar[type[BaseStream]]
+
+    if TYPE_CHECKING:  # added by ``configure_models``
+        stream: Mapped[BaseStream]
+        """The stream the row belongs to."""
 
     uuid: Any
     version: Any
@@ -113,10 +182,8 @@ class _StreamChild:
             index=True,
         )
 
-    @declared_attr
-    @classmethod
-    def stream(cls) -> Mapped[Any]:
-        return relationship(cls.__stream_model__)
+    stream_id: AssociationProxy[StreamId] = association_proxy("stream", "stream_id")
+    tenant_id: AssociationProxy[str] = association_proxy("stream", "tenant_id")
 
     def __init__(
         self,

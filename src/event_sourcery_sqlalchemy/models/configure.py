@@ -7,6 +7,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import MetaData, inspect
 from sqlalchemy.exc import NoInspectionAvailable
+from sqlalchemy.orm import Mapper, relationship
 
 from event_sourcery_sqlalchemy.models.base import (
     BaseEvent,
@@ -41,7 +42,10 @@ def configure_models(
     outbox_entry_model: type[BaseOutboxEntry] = DefaultOutboxEntry,
     projector_cursor_model: type[BaseProjectorCursor] = DefaultProjectorCursor,
 ) -> Models:
-    """Link the models, map them onto ``base.metadata`` and return them as ``Models``.
+    """Map the models onto ``base.metadata``, link them and return them as ``Models``.
+
+    The links are ORM relationships for queries of your own: ``stream`` on events and
+    snapshots, ``events`` and ``snapshots`` on streams (loaded on access); they add no columns.
 
     Works with ``DeclarativeBase`` subclasses and ``declarative_base()`` bases. A class can be
     mapped only once, so when a ``Default*`` model is already mapped onto another base, this base
@@ -52,10 +56,14 @@ def configure_models(
     registry = base.registry
     stream = _mapped_on(registry, stream_model, BaseStream, {})
     linked = {"__stream_model__": stream}
+    event = _mapped_on(registry, event_model, BaseEvent, linked)
+    snapshot = _mapped_on(registry, snapshot_model, BaseSnapshot, linked)
+    _link(stream, event, "events", ("version", "id"))
+    _link(stream, snapshot, "snapshots", ("version", "created_at"))
     return Models(
         stream_model=stream,
-        event_model=_mapped_on(registry, event_model, BaseEvent, linked),
-        snapshot_model=_mapped_on(registry, snapshot_model, BaseSnapshot, linked),
+        event_model=event,
+        snapshot_model=snapshot,
         outbox_entry_model=_mapped_on(registry, outbox_entry_model, BaseOutboxEntry, {}),
         projector_cursor_model=_mapped_on(
             registry, projector_cursor_model, BaseProjectorCursor, {}
@@ -103,6 +111,27 @@ def _mapped_on(registry: Any, model: type[T], mixin: type, links: dict[str, Any]
     registry.map_declaratively(copy)
     copies[model] = copy
     return copy
+
+
+def _link(stream: type, child: type, collection: str, order_by: tuple[str, ...]) -> None:
+    """Relate ``child.stream`` and ``stream.<collection>`` (once; configuring again is a no-op).
+
+    A stream model serves one event and one snapshot model with its collections; a further
+    child model sharing that stream table gets a one-way ``stream`` relationship.
+    """
+    child_mapper: Mapper[Any] = inspect(child)
+    if child_mapper.has_property("stream"):
+        return
+    stream_mapper: Mapper[Any] = inspect(stream)
+    if stream_mapper.has_property(collection):
+        child_mapper.add_property("stream", relationship(stream))
+        return
+    columns = child.__table__.c  # type: ignore[attr-defined]
+    ordered = [columns[name] for name in order_by]
+    stream_mapper.add_property(
+        collection, relationship(child, back_populates="stream", order_by=ordered)
+    )
+    child_mapper.add_property("stream", relationship(stream, back_populates=collection))
 
 
 def _is_mapped(model: type) -> bool:
