@@ -46,6 +46,10 @@ class IllegalEventName(EventStoreException, ValueError):
     """An event type name the storage cannot hold (e.g. longer than its column)."""
 
 
+class IllegalStreamName(EventStoreException, ValueError):
+    """A stream name the storage cannot hold (longer than its column); still a ``ValueError``."""
+
+
 class VersioningMismatch(EventStoreException):
     """The append's versioning mode does not match the stream's."""
 
@@ -84,6 +88,14 @@ class BackendUnavailable(EventStoreException):
     On SQL backends nothing of the failed operation is stored: roll back and retry on a fresh
     session. On KurrentDB an append whose answer was lost may have been stored: load the stream
     before retrying.
+    """
+
+
+class SchemaNotMigrated(EventStoreException):
+    """The database lacks a table or column of the backend: a migration was not run.
+
+    The message names the command that brings the schema up to date. Not a
+    ``BackendUnavailable``: retrying cannot help until the migration has run (ADR 0008).
     """
 
 
@@ -188,3 +200,11 @@ class EventNameInherited(DuplicatedEvent, KeyError):
 
 class NoProviderConfigured(Exception):
     """A backend component was used before the backend was configured."""
+
+
+class ModelsNotConfigured(NoProviderConfigured, AttributeError):
+    """A SQLAlchemy model class is not mapped: ``configure_models(Base)`` was not called.
+
+    Also an ``AttributeError``, what the existing library leaked (``... no attribute
+    '__table__'``).
+    """

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from event_sourcery._core.column_limits import NAME_LENGTH
 from event_sourcery.backend import Backend, InMemoryBackend, InMemoryConfig
 from event_sourcery_sqlalchemy import SQLAlchemyBackend, SQLAlchemyConfig
 from tests.contract import databases
@@ -43,6 +44,8 @@ class BackendFactory:
     name: str
     marks: tuple[Any, ...] = ()
     missing: dict[Capability, str] = field(default_factory=dict)
+    stream_name_limit: int | None = None
+    """The longest stream name the storage holds (``None``: no limit)."""
 
     @contextmanager
     def make(self, *, outbox_attempts: int = 3) -> Iterator[Backend]:
@@ -77,6 +80,7 @@ class SqlAlchemyFactory(BackendFactory):
     """A SQLAlchemy backend on a real database; the test owns the session's transaction."""
 
     url: str = ""
+    stream_name_limit: int | None = NAME_LENGTH
 
     def engine(self) -> Engine:
         if self.url == "sqlite":
@@ -114,6 +118,7 @@ class DjangoFactory(BackendFactory):
     """
 
     alias: str = "default"
+    stream_name_limit: int | None = NAME_LENGTH
 
     @contextmanager
     def make(self, *, outbox_attempts: int = 3) -> Iterator[Backend]:

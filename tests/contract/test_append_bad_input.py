@@ -19,6 +19,7 @@ from event_sourcery.event import EventRegistry, WrappedEvent
 from event_sourcery.exceptions import (
     ConcurrentStreamWriteError,
     EventStoreException,
+    IllegalStreamName,
     MixedEventKinds,
     NotAnEvent,
     NothingToAppend,
@@ -26,6 +27,7 @@ from event_sourcery.exceptions import (
     VersioningMismatch,
     VersionsDoNotMatchVersioning,
 )
+from tests.contract.backends import BackendFactory
 
 Commit = Callable[[], None]
 
@@ -276,3 +278,30 @@ def test_an_unknown_event_name_is_still_caught_as_a_key_error(
 
     with pytest.raises(KeyError):
         backend.event_store.load_stream(stream_id)
+
+
+# -- stream name longer than the storage holds ---------------------------------------------------
+
+
+def test_a_stream_name_longer_than_the_storage_holds_raises_illegal_stream_name(
+    factory: BackendFactory, event_store: EventStore, commit: Commit, stream_id: StreamId
+) -> None:
+    """Backends with a name column reject a longer name before writing; others store it."""
+    limit = factory.stream_name_limit
+    longest = StreamId(name="n" * (limit or 2000), category="names")
+    event_store.append(Filed(n=1), stream_id=longest)
+    commit()
+    assert versions(event_store.load_stream(longest)) == [1]
+    if limit is None:
+        return
+    before = state(event_store, stream_id)
+    too_long = StreamId(name="n" * (limit + 1), category="names")
+
+    with pytest.raises(IllegalStreamName) as caught:
+        event_store.append(Filed(n=1), stream_id=too_long)
+    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, EventStoreException)
+    assert f"longer than {limit}" in str(caught.value)
+
+    assert list(event_store.load_stream(too_long)) == []
+    assert_unchanged_and_usable(event_store, commit, stream_id, before)

@@ -40,6 +40,8 @@ ADDITIONS = [
     (ex.DecryptionFailed, (ex.PrivacyError,)),
     (ex.AmbiguousDataSubject, (ex.PrivacyError, TypeError)),
     (ex.EventNameInherited, (ex.DuplicatedEvent, KeyError)),
+    (ex.IllegalStreamName, (ex.EventStoreException, ValueError)),
+    (ex.ModelsNotConfigured, (ex.NoProviderConfigured, AttributeError)),
 ]
 
 
@@ -144,3 +146,19 @@ def test_concurrent_write_error_can_carry_a_message() -> None:
     error = ex.ConcurrentStreamWriteError("Versions [2] already exist in the stream")
 
     assert str(error) == "Versions [2] already exist in the stream"
+
+
+def test_schema_not_migrated_is_an_event_store_exception_but_not_backend_unavailable() -> None:
+    """Retrying cannot help until the migration has run (ADR 0008)."""
+    assert issubclass(ex.SchemaNotMigrated, ex.EventStoreException)
+    assert not issubclass(ex.SchemaNotMigrated, ex.BackendUnavailable)
+
+
+def test_models_not_configured_reads_as_its_message_and_survives_pickling() -> None:
+    error = ex.ModelsNotConfigured("call configure_models(Base)")
+
+    copied = pickle.loads(pickle.dumps(error))
+
+    assert str(error) == "call configure_models(Base)"
+    assert type(copied) is ex.ModelsNotConfigured
+    assert copied.args == error.args

@@ -6,7 +6,12 @@ from collections.abc import Iterable
 
 from event_sourcery._core.records import RawEvent
 from event_sourcery._core.stream_id import StreamId, TenantId
-from event_sourcery.exceptions import IllegalCategoryName, IllegalEventName, IllegalTenantId
+from event_sourcery.exceptions import (
+    IllegalCategoryName,
+    IllegalEventName,
+    IllegalStreamName,
+    IllegalTenantId,
+)
 
 NAME_LENGTH = 255
 """Stream names, categories and tenant ids."""
@@ -21,7 +26,9 @@ def check_storable(stream_id: StreamId, tenant_id: TenantId, events: Iterable[Ra
     if len(tenant_id) > NAME_LENGTH:
         raise IllegalTenantId(f"Tenant id longer than {NAME_LENGTH} characters")
     if stream_id.name is not None and len(stream_id.name) > NAME_LENGTH:
-        raise ValueError(f"Stream name longer than {NAME_LENGTH} characters")
+        raise IllegalStreamName(
+            f"Stream name longer than {NAME_LENGTH} characters: {stream_id.name[:60]!r}..."
+        )
     for event in events:
         if len(event.name) > EVENT_NAME_LENGTH:
             raise IllegalEventName(

@@ -24,6 +24,7 @@ from event_sourcery.exceptions import (
     ConcurrentStreamWriteError,
     IllegalCategoryName,
     IllegalEventName,
+    IllegalStreamName,
     IllegalTenantId,
 )
 from event_sourcery_django import DjangoBackend, DjangoConfig
@@ -319,7 +320,7 @@ def test_a_stream_name_longer_than_its_column_is_rejected_before_any_sql(alias: 
     backend = backend_on(alias)
     with (
         CaptureQueriesContext(connections[alias]) as queries,
-        pytest.raises(ValueError, match="Stream name longer than 255"),
+        pytest.raises(IllegalStreamName, match="Stream name longer than 255"),
     ):
         backend.event_store.append(Noted(text="x"), stream_id=StreamId(name="n" * 256))
 

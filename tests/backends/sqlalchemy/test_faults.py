@@ -22,6 +22,7 @@ from event_sourcery.exceptions import (
     ConcurrentStreamWriteError,
     IllegalCategoryName,
     IllegalEventName,
+    IllegalStreamName,
     IllegalTenantId,
 )
 from event_sourcery_sqlalchemy import SQLAlchemyBackend
@@ -245,7 +246,7 @@ def test_a_tenant_longer_than_its_column_is_rejected_before_any_sql(
 def test_a_stream_name_longer_than_its_column_is_rejected_before_any_sql(
     backend: SQLAlchemyBackend, session: Session, statements: list[str]
 ) -> None:
-    with pytest.raises(ValueError, match="Stream name longer than 255"):
+    with pytest.raises(IllegalStreamName, match="Stream name longer than 255"):
         backend.event_store.append(Posted(text="x"), stream_id=StreamId(name="n" * 256))
 
     assert statements == []
