@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from event_sourcery._core.stream_id import StreamId
 from event_sourcery.read_model import CursorsDao
+from event_sourcery_sqlalchemy.errors import mapped_table
 from event_sourcery_sqlalchemy.models.base import BaseProjectorCursor
 
 
@@ -17,7 +18,7 @@ class SqlAlchemyCursorsDao(CursorsDao):
 
     def __init__(self, session: Session, projector_cursor_model: type[BaseProjectorCursor]) -> None:
         self._session = session
-        self._table: Table = projector_cursor_model.__table__  # type: ignore[attr-defined]
+        self._table: Table = mapped_table(projector_cursor_model)
 
     def _match(self, name: str, stream_id: StreamId) -> list[Any]:
         table = self._table

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from event_sourcery.exceptions import BackendUnavailable, ConcurrentStreamWriteError
+from event_sourcery.exceptions import (
+    BackendUnavailable,
+    ConcurrentStreamWriteError,
+    ModelsNotConfigured,
+    SchemaNotMigrated,
+)
+
+MIGRATE_HINT = (
+    "run the event_sourcery Alembic migrations: `alembic upgrade event_sourcery@head` (with "
+    "event_sourcery_sqlalchemy.migrations.VERSION_LOCATION in your version_locations); custom "
+    "models need a migration of their own (`alembic revision --autogenerate`)"
+)
 
 
 @contextmanager
 def translated_errors() -> Iterator[None]:
-    """Map unique violations to ``ConcurrentStreamWriteError`` and lost connections to
-    ``BackendUnavailable``; anything else propagates unchanged."""
+    """Map unique violations to ``ConcurrentStreamWriteError``, lost connections to
+    ``BackendUnavailable`` and missing tables or columns to ``SchemaNotMigrated``; anything
+    else propagates unchanged."""
     try:
         yield
     except IntegrityError as error:
@@ -24,6 +38,11 @@ def translated_errors() -> Iterator[None]:
             raise ConcurrentStreamWriteError(
                 f"The database rolled the transaction back to resolve a conflict: {error.orig}; "
                 "roll back and retry"
+            ) from error
+        if _schema_missing(error):
+            raise SchemaNotMigrated(
+                f"The database lacks a table or column of the event store ({error.orig}): "
+                f"{MIGRATE_HINT}"
             ) from error
         if error.connection_invalidated:
             raise BackendUnavailable(f"The database connection was lost: {error.orig}") from error
@@ -35,15 +54,43 @@ def translated_errors() -> Iterator[None]:
         raise
 
 
+def mapped_table(model: type) -> Table:
+    """The table ``model`` is mapped onto, or ``ModelsNotConfigured`` if it is not mapped."""
+    table = getattr(model, "__table__", None)
+    if not isinstance(table, Table):
+        raise ModelsNotConfigured(
+            f"{model.__qualname__} is not mapped to a table: call "
+            "`event_sourcery_sqlalchemy.configure_models(Base)` with your declarative base "
+            "(and your custom models, if any) before using the SQLAlchemy backend"
+        )
+    return table
+
+
 _CONFLICT_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock (PostgreSQL)
 _CONFLICT_MYSQL_CODES = {1213, 1305}  # deadlock; its savepoint gone with the rolled-back work
+_MISSING_SQLSTATES = {"42P01", "42703"}  # undefined table, undefined column (PostgreSQL)
+_MISSING_MYSQL_CODES = {1054, 1146}  # unknown column, table doesn't exist (MariaDB/MySQL)
+_MISSING_SQLITE = re.compile(r"(no such (table|column): |table \S+ has no column named )")
+"""The start of SQLite's messages (it has no distinct error code for these)."""
+
+
+def _sqlstate(error: DBAPIError) -> Any:
+    original = error.orig
+    return getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+
+
+def _mysql_code(error: DBAPIError) -> Any:
+    args: tuple[Any, ...] = getattr(error.orig, "args", ())
+    return args[0] if args else None
 
 
 def _rolled_back_by_conflict(error: DBAPIError) -> bool:
-    original = error.orig
-    if getattr(original, "sqlstate", None) in _CONFLICT_SQLSTATES:
+    return _sqlstate(error) in _CONFLICT_SQLSTATES or _mysql_code(error) in _CONFLICT_MYSQL_CODES
+
+
+def _schema_missing(error: DBAPIError) -> bool:
+    """A missing table or column, told by the driver's error code (SQLite: its message)."""
+    if _sqlstate(error) in _MISSING_SQLSTATES or _mysql_code(error) in _MISSING_MYSQL_CODES:
         return True
-    if getattr(original, "pgcode", None) in _CONFLICT_SQLSTATES:
-        return True
-    args: tuple[Any, ...] = getattr(original, "args", ())
-    return bool(args) and args[0] in _CONFLICT_MYSQL_CODES
+    module = type(error.orig).__module__
+    return module.startswith("sqlite3") and bool(_MISSING_SQLITE.match(str(error.orig)))

@@ -25,7 +25,7 @@ from event_sourcery.exceptions import (
     StreamNotFound,
 )
 from event_sourcery_sqlalchemy import dialects, wakeup
-from event_sourcery_sqlalchemy.errors import translated_errors
+from event_sourcery_sqlalchemy.errors import mapped_table, translated_errors
 from event_sourcery_sqlalchemy.models_set import Models
 
 Enqueue = Callable[[Connection, list[RecordedRaw]], None]
@@ -48,9 +48,9 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
         self._models = models or Models()
         self._enqueue = enqueue
         self._tenant_id = tenant_id
-        self._streams: Table = self._models.stream_model.__table__  # type: ignore[attr-defined]
-        self._events: Table = self._models.event_model.__table__  # type: ignore[attr-defined]
-        self._snapshots: Table = self._models.snapshot_model.__table__  # type: ignore[attr-defined]
+        self._streams: Table = mapped_table(self._models.stream_model)
+        self._events: Table = mapped_table(self._models.event_model)
+        self._snapshots: Table = mapped_table(self._models.snapshot_model)
 
     def _connection(self) -> Connection:
         return self._session.connection()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from event_sourcery._core.outbox_entry import OutboxEntry, RetryPolicy, entry_data, record_from
 from event_sourcery._core.records import RawEvent, RecordedRaw, utc_now
 from event_sourcery._core.strategies import OutboxStorageStrategy
-from event_sourcery_sqlalchemy.errors import translated_errors
+from event_sourcery_sqlalchemy.errors import mapped_table, translated_errors
 from event_sourcery_sqlalchemy.models.base import BaseOutboxEntry
 from event_sourcery_sqlalchemy.models.default import DefaultOutboxEntry
 
@@ -39,7 +39,7 @@ class SqlAlchemyOutboxStorageStrategy(OutboxStorageStrategy):
         self._session = session
         self._filterer = filterer
         self._policy = policy
-        self._table: Table = model.__table__  # type: ignore[attr-defined]
+        self._table: Table = mapped_table(model)
 
     def enqueue(self, connection: Connection, records: list[RecordedRaw]) -> None:
         """Queue ``records`` that pass the filterer, in the appending transaction."""

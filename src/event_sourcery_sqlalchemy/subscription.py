@@ -27,7 +27,7 @@ from event_sourcery._core.strategies import SubscriptionStrategy
 from event_sourcery._core.stream_id import trusted_stream_id
 from event_sourcery._store.polling import poll_batches
 from event_sourcery_sqlalchemy import dialects, wakeup
-from event_sourcery_sqlalchemy.errors import translated_errors
+from event_sourcery_sqlalchemy.errors import mapped_table, translated_errors
 from event_sourcery_sqlalchemy.event_store import raw_event, record_columns
 from event_sourcery_sqlalchemy.models.base import BaseEvent, BaseStream
 from event_sourcery_sqlalchemy.models.default import DefaultEvent, DefaultStream
@@ -45,8 +45,8 @@ class SqlAlchemySubscriptionStrategy(SubscriptionStrategy):
     ) -> None:
         self._session = session
         self._interval = gap_retry_interval.total_seconds()
-        self._events: Table = event_model.__table__  # type: ignore[attr-defined]
-        self._streams: Table = stream_model.__table__  # type: ignore[attr-defined]
+        self._events: Table = mapped_table(event_model)
+        self._streams: Table = mapped_table(stream_model)
 
     def _source(self, selector: Selector) -> SqlEventSource:
         return SqlEventSource(self._session, self._events, self._streams, selector, self._interval)
