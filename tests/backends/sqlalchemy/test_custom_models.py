@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from event_sourcery import StreamId
@@ -190,3 +190,23 @@ def test_a_subscription_of_the_custom_backend_reads_only_the_custom_tables(
 
     assert record.wrapped_event.event == Posted(text="custom")
     assert record.position == committed(engine, CUSTOM_EVENTS)[0].id
+
+
+def test_custom_models_have_the_orm_attributes(custom: SQLAlchemyBackend, session: Session) -> None:
+    stream_id = StreamId(name="custom-orm", category="orders")
+    custom.in_tenant_mode("acme").event_store.append(
+        Posted(text="1"), Posted(text="2"), stream_id=stream_id
+    )
+    custom.in_tenant_mode("acme").event_store.save_snapshot(
+        stream_id, WrappedEvent.wrap(Summary(texts=["1"]), 1)
+    )
+    session.commit()
+
+    query = select(CustomStream).where(CustomStream.stream_id == stream_id)
+    stream = session.scalars(query).one()
+    assert stream.stream_id == stream_id
+    assert [e.data["text"] for e in stream.events] == ["1", "2"]
+    assert all(isinstance(e, CustomEvent) and e.stream is stream for e in stream.events)
+    assert [(type(s), s.stream) for s in stream.snapshots] == [(CustomSnapshot, stream)]
+    events = session.scalars(select(CustomEvent).where(CustomEvent.tenant_id == "acme")).all()
+    assert [(e.stream_id, e.tenant_id) for e in events] == [(stream_id, "acme")] * 2
