@@ -1,7 +1,8 @@
 """Events, their envelopes and records, the registry and serialisation."""
 
+from event_sourcery._core.context import Context, ContextComponent, EventCorrelation
+from event_sourcery._core.enrichment import EventContextEnricher
 from event_sourcery._core.records import (
-    Context,
     Entry,
     Event,
     Position,
@@ -15,8 +16,11 @@ from event_sourcery._core.serde import Serde
 
 __all__ = [
     "Context",
+    "ContextComponent",
     "Entry",
     "Event",
+    "EventContextEnricher",
+    "EventCorrelation",
     "EventRegistry",
     "Position",
     "RawEvent",

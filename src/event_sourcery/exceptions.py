@@ -183,6 +183,19 @@ class AmbiguousDataSubject(PrivacyError, TypeError):
     """An event type marks more than one field as its ``DataSubject``."""
 
 
+@dataclass
+class ConflictingContextComponent(EventStoreException, ValueError):
+    """Two context enrichers add components under the same wire name."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        super().__init__(self.name)
+
+    def __str__(self) -> str:
+        return f"Two context enrichers add a component named {self.name!r}"
+
+
 class ClassModuleUnavailable(Exception):
     """The module of an event class cannot be determined, so it has no default name."""
 

@@ -55,21 +55,25 @@ def test_defining_an_event_class_bumps_the_class_generation() -> None:
     assert event_class_generation() > before
 
 
-def test_context_keeps_extras_and_dumps_uuids_as_text() -> None:
+def test_context_dumps_uuids_as_text_and_components_as_json() -> None:
     correlation = uuid4()
-    context = Context(correlation_id=correlation, user="alice", attempt=2)
+    context = Context(correlation_id=correlation, components={"app": {"user": "alice", "n": 2}})
 
     dumped = context.model_dump(mode="json")
 
     assert dumped == {
         "correlation_id": str(correlation),
         "causation_id": None,
-        "user": "alice",
-        "attempt": 2,
+        "components": {"app": {"user": "alice", "n": 2}},
     }
     restored = Context(**dumped)
     assert restored.correlation_id == correlation
     assert restored == context
+
+
+def test_context_rejects_unknown_root_keywords() -> None:
+    with pytest.raises(ValidationError, match="user"):
+        Context(correlation_id=uuid4(), user="alice")  # type: ignore[call-arg]
 
 
 def test_the_private_context_path_is_an_alias_of_the_public_one() -> None:
@@ -127,17 +131,21 @@ def test_wrapped_events_are_mutable_and_compare_by_every_field() -> None:
     assert dataclasses.replace(event, event=Happened(what="b")) != event
     assert dataclasses.replace(event, uuid=uuid4()) != event
     assert dataclasses.replace(event, created_at=event.created_at + timedelta(1)) != event
-    assert dataclasses.replace(event, context=Context(x=1)) != event
+    assert dataclasses.replace(event, context=Context(correlation_id=uuid4())) != event
 
 
 def test_get_context_revalidates_the_context_as_the_given_type() -> None:
-    event = WrappedEvent.wrap(Happened(), 1, Context(user_id=7, other="kept"))
+    correlation = uuid4()
+    event = WrappedEvent.wrap(Happened(), 1, UserContext(user_id=7, correlation_id=correlation))
 
     typed = event.get_context(UserContext)
+    plain = event.get_context(Context)
 
     assert isinstance(typed, UserContext)
     assert typed.user_id == 7
-    assert typed.model_extra == {"other": "kept"}
+    assert typed.correlation_id == correlation
+    assert type(plain) is Context
+    assert plain.correlation_id == correlation
 
 
 def test_a_pydantic_type_adapter_can_dump_wrapped_events() -> None:

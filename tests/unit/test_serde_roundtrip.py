@@ -200,7 +200,11 @@ contexts = st.builds(
     Context,
     correlation_id=st.none() | st.uuids(),
     causation_id=st.none() | st.uuids(),
-    tenant_note=texts,
+    components=st.dictionaries(
+        st.text(min_size=1, max_size=12),
+        st.fixed_dictionaries({"note": texts, "n": st.integers(), "tags": st.lists(texts)}),
+        max_size=3,
+    ),
 )
 stream_ids = st.builds(
     StreamId,

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict
 
+from event_sourcery._core.context import Context, TContext, context_as
 from event_sourcery._core.stream_id import DEFAULT_TENANT, StreamId, TenantId
 
 Position = int
@@ -33,17 +34,7 @@ class Event(BaseModel):
         _event_class_generation += 1
 
 
-class Context(BaseModel):
-    """Metadata stored with an event; any extra keyword becomes an extra attribute."""
-
-    model_config = ConfigDict(extra="allow")
-
-    correlation_id: UUID | None = None
-    causation_id: UUID | None = None
-
-
 TEvent = TypeVar("TEvent", bound=Event)
-TContext = TypeVar("TContext", bound=BaseModel)
 
 
 def utc_now() -> datetime:
@@ -69,8 +60,11 @@ class WrappedEvent(Generic[TEvent]):
         return cls(event=event, version=version, context=context or Context())
 
     def get_context(self, context_type: type[TContext]) -> TContext:
-        """The stored context validated as ``context_type`` (e.g. a ``Context`` subclass)."""
-        return context_type.model_validate(self.context.model_dump())
+        """The context validated as ``context_type`` (e.g. a ``Context`` subclass).
+
+        Extra root fields of a context stored before release 0.6 are passed along.
+        """
+        return context_as(self.context, context_type)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from event_sourcery._core.context import loaded_context, stored_context
 from event_sourcery._core.encryption import Encryption
-from event_sourcery._core.records import Context, RawEvent, Recorded, RecordedRaw, WrappedEvent
+from event_sourcery._core.records import RawEvent, Recorded, RecordedRaw, WrappedEvent
 from event_sourcery._core.registry import EventRegistry
 from event_sourcery._core.stream_id import StreamId
 
@@ -25,7 +26,7 @@ class Serde:
             created_at=event.created_at,
             name=self.registry.name_for_type(type(event.event)),
             data=self.encryption.encrypt(event.event, stream_id),
-            context=event.context.model_dump(mode="json"),
+            context=stored_context(event.context),
             version=event.version,
         )
 
@@ -42,7 +43,7 @@ class Serde:
             version=event.version,
             uuid=event.uuid,
             created_at=event.created_at,
-            context=_context(event.context),
+            context=loaded_context(event.context),
         )
 
     def deserialize_many(self, events: Iterable[RawEvent]) -> list[WrappedEvent[Any]]:
@@ -55,18 +56,3 @@ class Serde:
             position=record.position,
             tenant_id=record.tenant_id,
         )
-
-
-_EMPTY_CONTEXT = {"correlation_id": None, "causation_id": None}
-
-
-def _context(stored: dict[str, Any]) -> Context:
-    """The stored context as a ``Context``.
-
-    Most are empty; ``Context()`` builds those about three times faster than
-    ``Context.model_construct()`` (which resolves each default through pydantic's field
-    machinery), and the result is the same: no field set.
-    """
-    if stored == _EMPTY_CONTEXT:
-        return Context()
-    return Context(**stored)

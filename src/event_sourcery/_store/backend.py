@@ -7,6 +7,7 @@ from typing import Any
 from typing_extensions import Self
 
 from event_sourcery._core.encryption import Encryption
+from event_sourcery._core.enrichment import ContextEnrichers, EventContextEnricher
 from event_sourcery._core.registry import EventRegistry
 from event_sourcery._core.serde import Serde
 from event_sourcery._core.strategies import (
@@ -79,7 +80,8 @@ class Backend(Container):
         )
         self[Serde] = lambda c: Serde(registry=c[EventRegistry], encryption=c[Encryption])
         self[StorageStrategy] = not_configured(NO_BACKEND)
-        self[EventStore] = lambda c: EventStore(c[StorageStrategy], c[Serde])
+        self[ContextEnrichers] = ContextEnrichers()
+        self[EventStore] = lambda c: EventStore(c[StorageStrategy], c[Serde], c[ContextEnrichers])
         self[OutboxStorageStrategy] = NoOutboxStorageStrategy()
         self[Outbox] = lambda c: Outbox(c[OutboxStorageStrategy], c[Serde])
         self[SubscriptionStrategy] = not_configured(NO_BACKEND)
@@ -107,6 +109,15 @@ class Backend(Container):
     def with_outbox(self, filterer: OutboxFiltererStrategy = no_filter) -> Self:
         """Queue appended events for publishing (implemented by each backend)."""
         raise NotImplementedError
+
+    def with_context_enrichers(self, *enrichers: EventContextEnricher) -> Self:
+        """Add components to the context of every appended event, in this order.
+
+        Replaces the enrichers set before; two enrichers of one component name raise
+        ``ConflictingContextComponent``.
+        """
+        self[ContextEnrichers] = ContextEnrichers(enrichers)
+        return self
 
     def with_encryption(
         self, strategy: EncryptionStrategy, key_storage: EncryptionKeyStorageStrategy

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from event_sourcery._core.append_plan import plan_append
+from event_sourcery._core.enrichment import ContextEnrichers
 from event_sourcery._core.records import Event, Position, WrappedEvent
 from event_sourcery._core.serde import Serde
 from event_sourcery._core.strategies import StorageStrategy
@@ -13,13 +14,21 @@ from event_sourcery._core.stream_id import StreamId
 from event_sourcery._core.versioning import Versioning
 from event_sourcery.exceptions import VersionsDoNotMatchVersioning
 
+NO_ENRICHERS = ContextEnrichers()
+
 
 class EventStore:
     """The event store of one tenant."""
 
-    def __init__(self, storage_strategy: StorageStrategy, serde: Serde) -> None:
+    def __init__(
+        self,
+        storage_strategy: StorageStrategy,
+        serde: Serde,
+        enrichers: ContextEnrichers = NO_ENRICHERS,
+    ) -> None:
         self._storage_strategy = storage_strategy
         self._serde = serde
+        self._enrichers = enrichers
 
     def load_stream(
         self, stream_id: StreamId, start: int | None = None, stop: int | None = None
@@ -40,9 +49,11 @@ class EventStore:
         Bare events are numbered ``expected_version + 1, …``; ``WrappedEvent`` versions are kept.
         ``expected_version=0`` skips the comparison with the stored version (but a version that
         exists already is still a ``ConcurrentStreamWriteError``); ``NO_VERSIONING`` appends to a
-        versionless stream.
+        versionless stream. The backend's context enrichers add their components to copies of
+        the events first.
         """
-        wrapped, versioning = plan_append(events, expected_version)
+        planned, versioning = plan_append(events, expected_version)
+        wrapped = self._enrichers.apply(planned, stream_id)
         self._storage_strategy.insert_events(
             stream_id, versioning, self._serde.serialize_many(wrapped, stream_id)
         )

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from event_sourcery._core.records import Context, TContext, WrappedEvent
+from event_sourcery._core.context import Context, TContext, context_as
+from event_sourcery._core.records import WrappedEvent
 from event_sourcery._core.stream_id import StreamId, StreamUUID
 from event_sourcery._store.event_store import EventStore
 from event_sourcery.event_sourcing.aggregate import Aggregate
@@ -38,7 +39,7 @@ class WrappedAggregate(Generic[TAggregate]):
         return self.stored_version == 0
 
     def get_context(self, context_type: type[TContext]) -> TContext:
-        return context_type.model_validate(self.context.model_dump())
+        return context_as(self.context, context_type)
 
 
 class Repository(Generic[TAggregate]):
