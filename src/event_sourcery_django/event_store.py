@@ -11,8 +11,9 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from typing_extensions import Self
 
 from event_sourcery._core.column_limits import check_storable
@@ -20,6 +21,7 @@ from event_sourcery._core.records import Position, RawEvent, RecordedRaw
 from event_sourcery._core.strategies import StorageStrategy
 from event_sourcery._core.stream_id import DEFAULT_TENANT, StreamId, TenantId, trusted_stream_id
 from event_sourcery._core.versioning import Versioning, plan_stored_version
+from event_sourcery._store.own_writes import OwnWrites
 from event_sourcery._store.wakeups import notify_local
 from event_sourcery.exceptions import (
     AnotherStreamWithThisNameButOtherIdExists,
@@ -118,8 +120,9 @@ class DjangoStorageStrategy(StorageStrategy):
             ]
             if self._enqueue is not None:
                 self._enqueue(records)
-            key = database_key(self._using)
-            transaction.on_commit(lambda: notify_local(key), using=self._using)
+            committed = _Committed(self._using)
+            _appending(self._using).add(records, committed, tx_id)
+            transaction.on_commit(committed, using=self._using)
             self._dispatch(*records)
 
     def _prepare_stream(
@@ -200,7 +203,7 @@ class DjangoStorageStrategy(StorageStrategy):
     @property
     def current_position(self) -> Position:
         with translated_errors():
-            key, final = final_order(self._using)
+            key, final, _ = final_order(self._using)
             last = (
                 Event.objects.using(self._using)
                 .filter(*final)
@@ -212,6 +215,48 @@ class DjangoStorageStrategy(StorageStrategy):
 
     def scoped_for_tenant(self, tenant_id: TenantId) -> Self:
         return type(self)(self._dispatch, self._enqueue, tenant_id, self._using)
+
+
+_own_writes: WeakKeyDictionary[Any, OwnWrites] = WeakKeyDictionary()
+
+
+def own_writes(using: str) -> OwnWrites | None:
+    """The appends of the open transaction of this thread's connection to ``using``.
+
+    An append is pending while its ``on_commit`` callback waits in the connection: Django drops
+    the callbacks of a rolled-back savepoint or transaction, and in a ``TestCase`` (which never
+    commits) they stay.
+    """
+    connection = connections[using]
+    own = _own_writes.get(connection)
+    if own is not None and own.groups:
+        waiting = {id(entry[1]) for entry in connection.run_on_commit}
+        own.roll_back(lambda scope: id(scope) not in waiting)
+    return own
+
+
+def _appending(using: str) -> OwnWrites:
+    connection = connections[using]
+    own = _own_writes.get(connection)
+    if own is None:
+        own = _own_writes[connection] = OwnWrites()
+    return own
+
+
+class _Committed:
+    """The ``on_commit`` callback of one append: wakes this process's subscribers."""
+
+    def __init__(self, using: str) -> None:
+        self._using = using
+        self._key = database_key(using)
+
+    def __call__(self) -> None:
+        notify_local(self._key)
+        connection = connections[self._using]
+        own = _own_writes.get(connection)
+        # run inside an atomic block (``captureOnCommitCallbacks(execute=True)``): not committed
+        if own is not None and not connection.in_atomic_block:
+            own.commit(lambda scope: scope is self)
 
 
 def raw_event(row: Event | Snapshot, stream_id: StreamId) -> RawEvent:

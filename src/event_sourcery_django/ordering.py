@@ -41,14 +41,15 @@ def writer_tx_id(using: str) -> int | None:
         return int(cursor.fetchone()[0])
 
 
-def final_order(using: str) -> tuple[str, list[Q]]:
-    """The order key field and the conditions selecting rows whose place in it is final."""
+def final_order(using: str) -> tuple[str, list[Q], int | None]:
+    """The order key field, the conditions selecting rows whose place in it is final, and the
+    horizon: keys below it are final (``None`` where the conditions need none)."""
     if vendor(using) != "postgresql":
-        return "id", []
+        return "id", [], None
     with connections[using].cursor() as cursor:
         cursor.execute(PG_HORIZON)
         horizon = int(cursor.fetchone()[0])
-    return "tx_id", [Q(tx_id__lt=horizon)]
+    return "tx_id", [Q(tx_id__lt=horizon)], horizon
 
 
 def after(key: str, cursor: tuple[int, int]) -> Q:

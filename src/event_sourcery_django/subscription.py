@@ -1,7 +1,8 @@
 """``DjangoSubscriptionStrategy``: exact subscriptions over the app's events table (ADR 0006).
 
-Reads run on the calling thread's connection for database ``using``, outside the caller's
-transaction where Django allows. A waiting reader wakes on a commit of appended events in this
+Reads run on the calling thread's connection for database ``using``; they also deliver that
+connection's own uncommitted appends (``OwnWritesSource``), inside ``atomic()`` and in a
+``TestCase``. A waiting reader wakes on a commit of appended events in this
 process, on PostgreSQL on ``NOTIFY`` from any process (``LISTEN`` on a dedicated connection
 opened from the alias's settings, closed with the subscription iterator), and otherwise polls
 every ``gap_retry_interval``.
@@ -18,10 +19,11 @@ from event_sourcery._core.records import Position, RecordedRaw
 from event_sourcery._core.strategies import SubscriptionStrategy
 from event_sourcery._core.stream_id import trusted_stream_id
 from event_sourcery._store.notifications import NotificationListener
+from event_sourcery._store.own_writes import OwnWritesSource
 from event_sourcery._store.polling import poll_batches
 from event_sourcery._store.wakeups import generation, wait_local
 from event_sourcery_django.errors import translated_errors
-from event_sourcery_django.event_store import raw_event
+from event_sourcery_django.event_store import own_writes, raw_event
 from event_sourcery_django.models import Event
 from event_sourcery_django.ordering import after, database_key, final_order, vendor
 
@@ -39,8 +41,9 @@ class DjangoSubscriptionStrategy(SubscriptionStrategy):
         self, selector: Selector, start_from: Position, batch_size: int, timelimit: timedelta
     ) -> Iterator[list[RecordedRaw]]:
         source = DjangoEventSource(self._using, self._interval)
+        reading = OwnWritesSource(source, lambda: own_writes(self._using))
         try:
-            yield from poll_batches(source, start_from, batch_size, timelimit, selector)
+            yield from poll_batches(reading, start_from, batch_size, timelimit, selector)
         finally:
             source.close()
 
@@ -72,11 +75,13 @@ class DjangoEventSource:
         self._cursor = OrderCursor()
         self._push = vendor(using) == "postgresql"
         self._listener: NotificationListener | None = None
+        self.horizon: int | None = None
+        """Order keys below it were final at the last read (PostgreSQL; ``None`` elsewhere)."""
 
     def fetch_after(self, position: Position, limit: int, selector: Selector) -> Fetched:
         self._generation = generation(self._key)
         with translated_errors():
-            key, final = final_order(self._using)
+            key, final, self.horizon = final_order(self._using)
             cursor = self._cursor.resume(position, lambda p: self._key_at(p, key))
             query = (
                 Event.objects.using(self._using)

@@ -85,13 +85,15 @@ def locks_gaps(connection: Connection) -> bool:
 def insert_events(table: Table, dialect: str) -> Insert:
     """The events INSERT (built once per table; ids returned in row order).
 
-    On PostgreSQL it stores the writer's transaction id (the subscription order key) and its
-    RETURNING sends the commit wake-up (``NOTIFY``; repeats in a transaction are delivered once).
+    On PostgreSQL it stores the writer's transaction id (the subscription order key, returned
+    second) and its RETURNING sends the commit wake-up (``NOTIFY``; repeats in a transaction are
+    delivered once).
     """
     statement = insert(table)
     returned: list[Any] = [table.c.id]
     if dialect == "postgresql":
         statement = statement.values(tx_id=literal_column("pg_current_xact_id()::text::bigint"))
+        returned.append(table.c.tx_id)
         returned.append(literal_column(f"pg_notify('{NOTIFY_CHANNEL}', '')"))
     return statement.returning(*returned, sort_by_parameter_order=True)
 
@@ -161,8 +163,9 @@ def sequence_committed(connection: Connection, events: Table) -> None:
 
 def final_order(
     connection: Connection, events: Table
-) -> tuple[ColumnElement[Any], list[ColumnElement[bool]]]:
-    """The order key of events and the conditions selecting rows whose place is final.
+) -> tuple[ColumnElement[Any], list[ColumnElement[bool]], int | None]:
+    """The order key of events, the conditions selecting rows whose place is final, and the
+    horizon: keys below it are final (``None`` where the conditions need none).
 
     Reading ``(key, id) > cursor`` with these conditions, ordered by ``(key, id)``, never skips
     nor repeats an event (ADR 0006). On MariaDB this numbers committed rows first, so
@@ -171,11 +174,12 @@ def final_order(
     match order_mode(connection):
         case "xid":  # every row has tx_id (rows of the existing library get 0 by migration)
             key = events.c.tx_id
-            return key, [key < tx_horizon(connection)]
+            horizon = tx_horizon(connection)
+            return key, [key < horizon], horizon
         case "sequence":
             sequence_committed(connection, events)
-            return events.c.tx_id, [events.c.tx_id.is_not(None)]
-    return events.c.id, []
+            return events.c.tx_id, [events.c.tx_id.is_not(None)], None
+    return events.c.id, [], None
 
 
 @contextmanager

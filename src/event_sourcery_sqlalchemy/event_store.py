@@ -136,10 +136,10 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
             db_stream_id, stored_id = self._prepare_stream(
                 connection, stream_id, versioning, events
             )
-            records = self._insert_rows(connection, db_stream_id, stored_id, events)
+            records, order_key = self._insert_rows(connection, db_stream_id, stored_id, events)
             if self._enqueue is not None:
                 self._enqueue(connection, records)
-        wakeup.mark_appended(self._session)
+        wakeup.mark_appended(self._session, records, order_key)
         self._dispatch(*records)
 
     def _prepare_stream(
@@ -226,7 +226,8 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
         db_stream_id: int,
         stored_id: StreamId,
         events: list[RawEvent],
-    ) -> list[RecordedRaw]:
+    ) -> tuple[list[RecordedRaw], int | None]:
+        """The records of the inserted rows and their order key, if the INSERT gave it."""
         rows = [
             {
                 "uuid": event.uuid,
@@ -239,13 +240,18 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
             }
             for event in events
         ]
+        order_key = None
         if connection.dialect.insert_executemany_returning_sort_by_parameter_order:
-            statement = dialects.insert_events(self._events, dialects.kind(connection))
-            ids = list(connection.execute(statement, rows).scalars())
+            dialect = dialects.kind(connection)
+            statement = dialects.insert_events(self._events, dialect)
+            returned = connection.execute(statement, rows).all()
+            ids = [row[0] for row in returned]
+            if dialect == "postgresql":
+                order_key = int(returned[0][1])
         else:  # MySQL has no RETURNING: one INSERT per row
             statement = insert(self._events)
             ids = [connection.execute(statement, row).inserted_primary_key[0] for row in rows]  # type: ignore[index]
-        return [
+        records = [
             RecordedRaw(
                 entry=dataclasses.replace(event, stream_id=stored_id),
                 position=position,
@@ -253,6 +259,7 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
             )
             for event, position in zip(events, ids, strict=True)
         ]
+        return records, order_key
 
     def save_snapshot(self, snapshot: RawEvent) -> None:
         check_storable(snapshot.stream_id, self._tenant_id, [snapshot])
@@ -302,7 +309,7 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
 
     def _last_position(self, connection: Connection) -> Position:
         events = self._events
-        key, final = dialects.final_order(connection, events)
+        key, final, _ = dialects.final_order(connection, events)
         last = connection.execute(
             select(events.c.id).where(*final).order_by(key.desc(), events.c.id.desc()).limit(1)
         ).scalar()

@@ -5,7 +5,9 @@ Reads never skip or repeat an event, whatever the commit order (ADR 0006):
 * PostgreSQL orders events by (writer transaction id, id) and reads only below the oldest
   running transaction id, so every event read is final;
 * SQLite has one writer at a time, so ids are in commit order;
-* MariaDB/MySQL: ordered by id (exactness under concurrent writers not yet guaranteed).
+* MariaDB/MySQL: committed rows are numbered after the fact and read in that order.
+
+A subscription also delivers the uncommitted appends of its own session (``OwnWritesSource``).
 
 A waiting reader wakes on a commit in this process, on PostgreSQL ``NOTIFY`` from any process,
 and otherwise polls every ``gap_retry_interval``.
@@ -25,6 +27,7 @@ from event_sourcery._core.cursor import ALL, Fetched, OrderCursor, Selector
 from event_sourcery._core.records import Position, RecordedRaw
 from event_sourcery._core.strategies import SubscriptionStrategy
 from event_sourcery._core.stream_id import trusted_stream_id
+from event_sourcery._store.own_writes import OwnWritesSource
 from event_sourcery._store.polling import poll_batches
 from event_sourcery_sqlalchemy import dialects, wakeup
 from event_sourcery_sqlalchemy.errors import mapped_table, translated_errors
@@ -34,7 +37,8 @@ from event_sourcery_sqlalchemy.models.default import DefaultEvent, DefaultStream
 
 
 class SqlAlchemySubscriptionStrategy(SubscriptionStrategy):
-    """Subscriptions reading with their own connections from the session's engine."""
+    """Subscriptions reading committed events with their own connections from the session's
+    engine, and the session's own uncommitted appends."""
 
     def __init__(
         self,
@@ -72,8 +76,10 @@ class SqlAlchemySubscriptionStrategy(SubscriptionStrategy):
 def _batches(
     source: SqlEventSource, start_from: Position, batch_size: int, timelimit: timedelta
 ) -> Iterator[list[RecordedRaw]]:
+    session = source.session
+    reading = OwnWritesSource(source, lambda: wakeup.own_writes(session))
     try:
-        yield from poll_batches(source, start_from, batch_size, timelimit, source.selector)
+        yield from poll_batches(reading, start_from, batch_size, timelimit, source.selector)
     finally:
         source.close()
 
@@ -90,7 +96,7 @@ class SqlEventSource:
         interval: float,
     ) -> None:
         self.selector = selector
-        self._session = session
+        self.session = session
         self._events = events
         self._streams = streams
         self._interval = interval
@@ -101,11 +107,13 @@ class SqlEventSource:
         self._cursor = OrderCursor()
         self._listener: wakeup.PostgresListener | None = None
         self._generation = wakeup.generation(self._key)
+        self.horizon: int | None = None
+        """Order keys below it were final at the last read (PostgreSQL; ``None`` elsewhere)."""
 
     def _read(self, work: Any) -> Any:
         with translated_errors():
             if self._shared:  # one in-memory database: only the session's connection sees it
-                return work(self._session.connection())
+                return work(self.session.connection())
             with dialects.reading_connection(self._engine) as connection:
                 return work(connection)
 
@@ -137,7 +145,7 @@ class SqlEventSource:
             query = query.where(streams.c.category == selector.category)
         if selector.names is not None:
             query = query.where(events.c.name.in_(sorted(selector.names)))
-        key, final = dialects.final_order(connection, events)
+        key, final, self.horizon = dialects.final_order(connection, events)
         cursor = self._cursor.resume(position, lambda p: self._key_at(connection, p, key))
         query = query.where(tuple_(key, events.c.id) > tuple_(*cursor), *final)
         query = query.order_by(key, events.c.id).add_columns(key.label("order_key"))

@@ -1,8 +1,12 @@
-"""Wake-ups for waiting subscribers: in-process on commit, and PostgreSQL ``LISTEN``.
+"""A session's transaction lifecycle: its own pending appends and wake-ups on commit.
 
-A commit of a session that appended events notifies every subscriber of the same database in
-this process at once. Subscribers in other processes get PostgreSQL ``NOTIFY`` (sent inside the
-appending transaction, so delivered at commit) or, on other databases, poll.
+Each session that appended keeps an ``OwnWrites`` (``session.info``) with the records of its
+open transaction, so subscriptions built from it read its own writes (ADR 0006): a group's
+scope is the innermost transaction (savepoint) it was appended in; a rolled-back savepoint drops
+its groups, the root commit marks all committed, a root transaction ending otherwise drops the
+rest. That commit also notifies every subscriber of the same database in this process at once.
+Subscribers in other processes get PostgreSQL ``NOTIFY`` (sent inside the appending transaction,
+so delivered at commit) or, on other databases, poll.
 """
 
 from __future__ import annotations
@@ -10,41 +14,91 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
+from event_sourcery._core.records import RecordedRaw
 from event_sourcery._store.notifications import NotificationListener
+from event_sourcery._store.own_writes import OwnWrites
 from event_sourcery._store.wakeups import generation, notify_local, wait_local
 
-__all__ = ["PostgresListener", "generation", "mark_appended", "notify_local", "wait_local"]
+__all__ = [
+    "PostgresListener",
+    "generation",
+    "mark_appended",
+    "notify_local",
+    "own_writes",
+    "wait_local",
+]
 
-_APPENDED = "event_sourcery.appended"
+_OWN_WRITES = "event_sourcery.own_writes"
 
 
 def database_key(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def mark_appended(session: Session | Any) -> None:
-    """Remember that ``session``'s transaction appended events (notified after its commit)."""
-    session.info[_APPENDED] = True
-    if not event.contains(session, "after_commit", _after_commit):
-        event.listen(session, "after_commit", _after_commit)
-    if not event.contains(session, "after_rollback", _after_rollback):
-        event.listen(session, "after_rollback", _after_rollback)
+def own_writes(session: Session | Any) -> OwnWrites | None:
+    """The appends of ``session``'s open transaction (``None`` if it never appended)."""
+    found: OwnWrites | None = session.info.get(_OWN_WRITES)
+    return found
+
+
+def mark_appended(
+    session: Session | Any, records: list[RecordedRaw], order_key: int | None
+) -> None:
+    """Remember that ``session``'s transaction appended ``records`` (with their order key)."""
+    own: OwnWrites | None = session.info.get(_OWN_WRITES)
+    if own is None:
+        own = session.info[_OWN_WRITES] = OwnWrites()
+        for name, hook in _HOOKS.items():
+            if not event.contains(session, name, hook):
+                event.listen(session, name, hook)
+    scope = session.get_nested_transaction() or session.get_transaction()
+    own.add(records, scope, order_key)
 
 
 def _after_commit(session: Session) -> None:
-    if session.info.pop(_APPENDED, False):
-        try:
-            bind = session.get_bind()
-        except Exception:  # no single bind: waiting readers fall back to polling
-            return
-        engine = bind if isinstance(bind, Engine) else bind.engine
-        notify_local(database_key(engine))
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint was released: nothing is committed yet
+    own = own_writes(session)
+    if own is None or not own.groups:
+        return
+    own.commit()
+    try:
+        bind = session.get_bind()
+    except Exception:  # no single bind: waiting readers fall back to polling
+        return
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    notify_local(database_key(engine))
 
 
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_APPENDED, None)
+def _after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    own = own_writes(session)
+    if own is not None:
+        own.roll_back(lambda scope: _within(scope, previous_transaction))
+
+
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    own = own_writes(session)
+    if own is not None and transaction.parent is None:
+        own.roll_back()  # the root ended without a commit (e.g. ``close()``)
+
+
+def _within(scope: object, transaction: SessionTransaction) -> bool:
+    """Whether ``scope`` (a ``SessionTransaction``) is ``transaction`` or nested inside it."""
+    current = scope if isinstance(scope, SessionTransaction) else None
+    while current is not None:
+        if current is transaction:
+            return True
+        current = current.parent
+    return False
+
+
+_HOOKS: dict[str, Any] = {
+    "after_commit": _after_commit,
+    "after_soft_rollback": _after_soft_rollback,
+    "after_transaction_end": _after_transaction_end,
+}
 
 
 class PostgresListener:
