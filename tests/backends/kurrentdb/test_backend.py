@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -10,16 +11,19 @@ from uuid import uuid4
 
 import pytest
 from kurrentdbclient import KurrentDBClient, NewEvent, StreamState
+from pydantic import BaseModel, ConfigDict
 
 from event_sourcery import NO_VERSIONING, Event, StreamId
+from event_sourcery._core.versioning import ExplicitVersioning
 from event_sourcery.backend import Backend
-from event_sourcery.event import Context, Recorded, WrappedEvent
+from event_sourcery.event import Recorded, Serde, WrappedEvent
 from event_sourcery.exceptions import (
     BackendUnavailable,
     ConcurrentStreamWriteError,
     IllegalCategoryName,
     IllegalTenantId,
 )
+from event_sourcery.interfaces import StorageStrategy
 from event_sourcery_kurrentdb import KurrentDBBackend, KurrentDBConfig
 from event_sourcery_kurrentdb.stream import Name
 
@@ -249,20 +253,38 @@ def test_the_outbox_never_sees_snapshots(backend: Backend) -> None:
 # --- what round-trips ---------------------------------------------------------------------------
 
 
+class AnyContext(BaseModel):
+    """Every stored context field, declared or not."""
+
+    model_config = ConfigDict(extra="allow")
+
+
 def test_hostile_context_keys_and_stream_names_round_trip(backend: Backend) -> None:
+    """Context keys that look like the metadata layout: component names, and the extra root
+    fields of a context stored before release 0.6 (written here through the storage strategy)."""
     store = backend.event_store
     start = store.position or 0
     stream_id = StreamId(name=f"order {uuid4()}: $special-ünïcode", category="orders")
-    context = Context(**{"created_at": "mine", "$es-version": 7, "$custom": [1], "plain": {"a": 1}})
-    event = WrappedEvent.wrap(Booked(seat="ctx"), version=1, context=context)
-    store.append(event, stream_id=stream_id)
+    hostile = {"created_at": "mine", "$es-version": 7, "$custom": [1], "plain": {"a": 1}}
+    stored = {
+        "correlation_id": None,
+        "causation_id": None,
+        "components": {"$es-stream_position": {"v": 1}, "created_at": {"x": "y"}},
+        **hostile,
+    }
+    event = WrappedEvent.wrap(Booked(seat="ctx"), version=1)
+    raw = dataclasses.replace(backend[Serde].serialize(event, stream_id), context=stored)
+    backend[StorageStrategy].insert_events(stream_id, ExplicitVersioning(0, 1), [raw])
 
     (loaded,) = store.load_stream(stream_id)
     (record,) = drain(backend, start)
 
     for wrapped in (loaded, record.wrapped_event):
-        assert wrapped == event
-        assert wrapped.context.model_dump() == context.model_dump()
+        assert wrapped.uuid == event.uuid
+        assert wrapped.event == event.event
+        assert wrapped.context.components == stored["components"]
+        extra = wrapped.get_context(AnyContext).model_extra
+        assert extra == {"correlation_id": None, "causation_id": None, **hostile}
     assert record.stream_id == stream_id
     assert record.stream_id.name == stream_id.name
 
