@@ -1,0 +1,1 @@
+"""Tests of event_sourcery_otel with real OpenTelemetry SDK spans."""
