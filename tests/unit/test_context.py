@@ -134,6 +134,7 @@ LEGACY: dict[str, Any] = {
 def test_legacy_extras_load_and_are_stored_again() -> None:
     loaded = loaded_context(LEGACY)
 
+    assert isinstance(loaded, Context)
     assert loaded.correlation_id == UUID(LEGACY["correlation_id"])
     assert stored_context(loaded) == LEGACY
     enriched = loaded.with_component(Strict(count=2))

@@ -2,8 +2,9 @@
 
 A ``Context`` holds two root fields and ``components``: payloads of ``ContextComponent`` types
 under their wire names (``__context_name__``). Unknown root keywords are rejected, but contexts
-stored before 0.6 may carry extra root fields (``user_id`` …): those load, are kept privately
-with the context, reach ``context_as`` and are written back on every re-serialisation.
+stored before 0.6 may carry extra root fields (``user_id`` …): those load as a ``LegacyContext``
+(a ``Context`` that keeps them), reach ``context_as`` and are written back on every
+re-serialisation.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 TComponent = TypeVar("TComponent", bound="ContextComponent")
 TContext = TypeVar("TContext", bound=BaseModel)
@@ -47,9 +48,6 @@ class Context(BaseModel):
     causation_id: UUID | None = None
     components: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
-    _legacy: dict[str, Any] = PrivateAttr(default_factory=dict)
-    """Extra root fields of a context stored before 0.6 (JSON values, as stored)."""
-
     def get(self, component_type: type[TComponent]) -> TComponent | None:
         """The component of ``component_type`` (validated now), or ``None`` when absent."""
         if issubclass(component_type, EventCorrelation):
@@ -75,9 +73,16 @@ class Context(BaseModel):
         else:
             payload = component.model_dump(mode="json")
             update = {COMPONENTS: {**self.components, component.__context_name__: payload}}
-        copy = self.model_copy(update=update)
-        copy._legacy = dict(self._legacy)
-        return copy
+        return self.model_copy(update=update)
+
+
+class LegacyContext(Context):
+    """A context stored before release 0.6 with extra root fields, kept as extras (JSON values).
+
+    Only loading builds one; it compares, copies and stores like a ``Context`` with those fields.
+    """
+
+    model_config = ConfigDict(extra="allow")
 
 
 EMPTY_STORED = {"correlation_id": None, "causation_id": None}
@@ -86,43 +91,38 @@ _ROOT_FIELDS = frozenset(Context.model_fields)
 
 def stored_context(context: Context) -> dict[str, Any]:
     """The JSON form of ``context`` as it is stored (legacy extras kept, no empty components)."""
-    if type(context) is Context and not context.components and not context._legacy:
-        if context.correlation_id is None and context.causation_id is None:
-            return dict(EMPTY_STORED)
+    if type(context) is Context and not context.components:  # the hot path: no pydantic dump
         return {
             "correlation_id": _text(context.correlation_id),
             "causation_id": _text(context.causation_id),
         }
-    stored = {**context._legacy, **context.model_dump(mode="json")}
+    stored = context.model_dump(mode="json")
     if not stored[COMPONENTS]:
         del stored[COMPONENTS]
     return stored
 
 
 def loaded_context(stored: dict[str, Any]) -> Context:
-    """The ``Context`` of a stored context; unknown root fields are kept as legacy extras."""
+    """The ``Context`` of a stored context (a ``LegacyContext`` when it has extra root fields)."""
     if stored == EMPTY_STORED:
         return Context()  # the common case, three times faster than model_construct
-    known = {key: value for key, value in stored.items() if key in _ROOT_FIELDS}
-    context = Context(**known)
-    if len(known) != len(stored):
-        context._legacy = {k: v for k, v in stored.items() if k not in _ROOT_FIELDS}
-    return context
+    if _ROOT_FIELDS.issuperset(stored):
+        return Context(**stored)
+    return LegacyContext(**stored)
 
 
 def context_as(context: Context, context_type: type[TContext]) -> TContext:
     """``context`` validated as ``context_type`` (a ``Context`` subclass or any model).
 
-    Legacy extras are added to the dumped context; ``components`` is passed only when the type
-    declares it, other fields when the type declares them or takes extra fields.
+    ``components`` is passed only when the type declares it; other fields (legacy extras
+    included) when the type declares them or takes extra fields.
     """
     fields = context_type.model_fields
     takes_extra = context_type.model_config.get("extra") != "forbid"
-    data = {**context._legacy, **context.model_dump()}
     return context_type.model_validate(
         {
             key: value
-            for key, value in data.items()
+            for key, value in context.model_dump().items()
             if key in fields or (takes_extra and key != COMPONENTS)
         }
     )
