@@ -129,9 +129,11 @@ def _link(stream: type, child: type, collection: str, order_by: tuple[str, ...])
     columns = child.__table__.c  # type: ignore[attr-defined]
     ordered = [columns[name] for name in order_by]
     stream_mapper.add_property(
-        collection, relationship(child, back_populates="stream", order_by=ordered)
+        collection, relationship(child, back_populates="stream", order_by=ordered, lazy="select")
     )
-    child_mapper.add_property("stream", relationship(stream, back_populates=collection))
+    child_mapper.add_property(
+        "stream", relationship(stream, back_populates=collection, lazy="select")
+    )
 
 
 def _is_mapped(model: type) -> bool:
