@@ -92,7 +92,7 @@ class BackendUnavailable(EventStoreException):
 
 
 class SchemaNotMigrated(EventStoreException):
-    """The database lacks a table or column of the backend: a migration was not run.
+    """The database's tables are older than the backend's models: a migration was not run.
 
     The message names the command that brings the schema up to date. Not a
     ``BackendUnavailable``: retrying cannot help until the migration has run (ADR 0008).

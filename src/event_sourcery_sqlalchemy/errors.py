@@ -27,8 +27,8 @@ MIGRATE_HINT = (
 @contextmanager
 def translated_errors() -> Iterator[None]:
     """Map unique violations to ``ConcurrentStreamWriteError``, lost connections to
-    ``BackendUnavailable`` and missing tables or columns to ``SchemaNotMigrated``; anything
-    else propagates unchanged."""
+    ``BackendUnavailable`` and an outdated schema to ``SchemaNotMigrated``; anything else
+    propagates unchanged."""
     try:
         yield
     except IntegrityError as error:
@@ -39,9 +39,10 @@ def translated_errors() -> Iterator[None]:
                 f"The database rolled the transaction back to resolve a conflict: {error.orig}; "
                 "roll back and retry"
             ) from error
-        if _schema_missing(error):
+        if _schema_outdated(error):
+            found = str(error.orig).strip().splitlines()[0]
             raise SchemaNotMigrated(
-                f"The database lacks a table or column of the event store ({error.orig}): "
+                f"The database's tables are older than the event store's models ({found}): "
                 f"{MIGRATE_HINT}"
             ) from error
         if error.connection_invalidated:
@@ -68,8 +69,11 @@ def mapped_table(model: type) -> Table:
 
 _CONFLICT_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock (PostgreSQL)
 _CONFLICT_MYSQL_CODES = {1213, 1305}  # deadlock; its savepoint gone with the rolled-back work
-_MISSING_SQLSTATES = {"42P01", "42703"}  # undefined table, undefined column (PostgreSQL)
-_MISSING_MYSQL_CODES = {1054, 1146}  # unknown column, table doesn't exist (MariaDB/MySQL)
+# Undefined table or column, and a value too long for its column: the values written are
+# checked against the migrated columns first (check_storable), so a column too narrow for them is
+# one the migrations widen (the existing library's snapshot names, MariaDB TEXT and CHAR(32) uuids).
+_OUTDATED_SQLSTATES = {"42P01", "42703", "22001"}  # PostgreSQL
+_OUTDATED_MYSQL_CODES = {1146, 1054, 1406}  # MariaDB/MySQL
 _MISSING_SQLITE = re.compile(r"(no such (table|column): |table \S+ has no column named )")
 """The start of SQLite's messages (it has no distinct error code for these)."""
 
@@ -88,9 +92,10 @@ def _rolled_back_by_conflict(error: DBAPIError) -> bool:
     return _sqlstate(error) in _CONFLICT_SQLSTATES or _mysql_code(error) in _CONFLICT_MYSQL_CODES
 
 
-def _schema_missing(error: DBAPIError) -> bool:
-    """A missing table or column, told by the driver's error code (SQLite: its message)."""
-    if _sqlstate(error) in _MISSING_SQLSTATES or _mysql_code(error) in _MISSING_MYSQL_CODES:
+def _schema_outdated(error: DBAPIError) -> bool:
+    """A missing table or column, or one too narrow, told by the driver's error code (SQLite,
+    which has no code for these and does not enforce lengths: its message)."""
+    if _sqlstate(error) in _OUTDATED_SQLSTATES or _mysql_code(error) in _OUTDATED_MYSQL_CODES:
         return True
     module = type(error.orig).__module__
     return module.startswith("sqlite3") and bool(_MISSING_SQLITE.match(str(error.orig)))
