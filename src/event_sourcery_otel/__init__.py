@@ -9,7 +9,7 @@ Needs the ``otel`` extra (``opentelemetry-api``).
 try:
     import opentelemetry.context
     import opentelemetry.propagate  # noqa: F401
-except ImportError as error:
+except ImportError as error:  # pragma: no cover - run in a subprocess by tests/otel
     raise ImportError(
         "event_sourcery_otel needs the 'opentelemetry-api' package: "
         "pip install 'event-sourcery[otel]'"
