@@ -14,6 +14,7 @@ from uuid import UUID
 from weakref import WeakKeyDictionary
 
 from django.db import IntegrityError, connections, transaction
+from django.db.models import Q
 from typing_extensions import Self
 
 from event_sourcery._core.column_limits import check_storable
@@ -204,6 +205,10 @@ class DjangoStorageStrategy(StorageStrategy):
     def current_position(self) -> Position:
         with translated_errors():
             key, final, _ = final_order(self._using)
+            own = own_writes(self._using)
+            first_own = own.first_position() if own is not None else None
+            if first_own is not None and key == "id":  # the connection sees its own rows
+                final.append(Q(id__lt=first_own))
             last = (
                 Event.objects.using(self._using)
                 .filter(*final)

@@ -296,7 +296,8 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
 
     @property
     def current_position(self) -> Position:
-        """The last event in subscription order whose place is final (``0`` when empty).
+        """The last committed event in subscription order whose place is final (``0`` when
+        empty); the session's own uncommitted events come after it.
 
         Resuming a subscription from it delivers exactly the events not yet in the order.
         """
@@ -310,6 +311,10 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
     def _last_position(self, connection: Connection) -> Position:
         events = self._events
         key, final, _ = dialects.final_order(connection, events)
+        own = wakeup.own_writes(self._session)
+        first_own = own.first_position() if own is not None else None
+        if first_own is not None and dialects.order_mode(connection) == "id":
+            final.append(events.c.id < first_own)  # the session sees its own rows (SQLite)
         last = connection.execute(
             select(events.c.id).where(*final).order_by(key.desc(), events.c.id.desc()).limit(1)
         ).scalar()

@@ -35,6 +35,8 @@ class Capability(enum.Enum):
     STREAM_NAMES_STORED = "stream names stored with the stream"
     NAME_CONFLICT_DETECTION = "detect a name used by a stream with another uuid"
     ROLLBACK = "the caller's transaction can be rolled back"
+    OWN_UNCOMMITTED_WRITES = "appends stay uncommitted in the caller's transaction"
+    SECOND_TRANSACTION = "another caller with a transaction of its own on the same database"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,11 @@ class BackendFactory:
     def rollback(self, backend: Backend) -> None:
         """Roll back the caller's transaction."""
 
+    @contextmanager
+    def other_caller(self, backend: Backend) -> Iterator[Backend]:
+        """Another caller on ``backend``'s database with a transaction of its own."""
+        raise NotImplementedError
+
     def supports(self, capability: Capability) -> bool:
         return capability not in self.missing
 
@@ -67,6 +74,8 @@ class InMemoryFactory(BackendFactory):
     missing: dict[Capability, str] = field(
         default_factory=lambda: {
             Capability.ROLLBACK: "in-memory appends have no caller-owned transaction to roll back",
+            Capability.OWN_UNCOMMITTED_WRITES: "in-memory appends are visible to all at once",
+            Capability.SECOND_TRANSACTION: "in-memory appends have no transaction",
         }
     )
 
@@ -109,6 +118,15 @@ class SqlAlchemyFactory(BackendFactory):
     def rollback(self, backend: Backend) -> None:
         backend[Session].rollback()
 
+    @contextmanager
+    def other_caller(self, backend: Backend) -> Iterator[Backend]:
+        session = Session(backend[Session].get_bind())
+        try:
+            yield SQLAlchemyBackend().configure(session, backend[SQLAlchemyConfig])
+        finally:
+            session.rollback()
+            session.close()
+
 
 @dataclass(frozen=True)
 class DjangoFactory(BackendFactory):
@@ -119,6 +137,15 @@ class DjangoFactory(BackendFactory):
 
     alias: str = "default"
     stream_name_limit: int | None = NAME_LENGTH
+    missing: dict[Capability, str] = field(
+        default_factory=lambda: {
+            Capability.OWN_UNCOMMITTED_WRITES: (
+                "the contract suite runs Django in autocommit mode, where every append commits "
+                "at once (atomic() and TestCase: tests/backends/django/test_own_writes.py)"
+            ),
+            Capability.SECOND_TRANSACTION: "the contract suite runs Django in autocommit mode",
+        }
+    )
 
     @contextmanager
     def make(self, *, outbox_attempts: int = 3) -> Iterator[Backend]:
@@ -151,6 +178,8 @@ class KurrentDBFactory(BackendFactory):
                 "transaction for listeners to run in"
             ),
             Capability.ROLLBACK: "KurrentDB appends are durable at once; nothing to roll back",
+            Capability.OWN_UNCOMMITTED_WRITES: "KurrentDB appends are durable at once",
+            Capability.SECOND_TRANSACTION: "KurrentDB appends are not part of a transaction",
             Capability.NAME_CONFLICT_DETECTION: (
                 "KurrentDB addresses a stream by its uuid; the name is kept in event metadata, "
                 "not as a unique key, so a name reused with another uuid cannot be detected"
@@ -181,7 +210,15 @@ class KurrentDBFactory(BackendFactory):
 FACTORIES: list[BackendFactory] = [
     InMemoryFactory(),
     SqlAlchemyFactory(name="sqlite", url="sqlite"),
-    SqlAlchemyFactory(name="sqlite_memory", url="sqlite-memory"),
+    SqlAlchemyFactory(
+        name="sqlite_memory",
+        url="sqlite-memory",
+        missing={
+            Capability.SECOND_TRANSACTION: (
+                "an in-memory SQLite database has one connection, shared by every session"
+            )
+        },
+    ),
     SqlAlchemyFactory(name="postgres", url=databases.POSTGRES_URL, marks=(pytest.mark.postgres,)),
     SqlAlchemyFactory(name="mariadb", url=databases.MARIADB_URL, marks=(pytest.mark.mariadb,)),
     DjangoFactory(name="django_sqlite", alias="default"),

@@ -79,6 +79,13 @@ class OwnWrites:
     def pending(self) -> list[OwnWrite]:
         return list(self.groups)
 
+    def first_position(self) -> Position | None:
+        """The lowest position of a pending append: rows from it on are this transaction's own
+        where the reader shares the writer's connection (SQLite, one writer at a time), so the
+        end of the committed order is below it."""
+        positions = [r.position for g in self.groups for r in g.records]
+        return min(positions) if positions else None
+
 
 class OrderedSource(EventSource, Protocol):
     """A committed-events source that says how far its last read's order is final."""
@@ -102,8 +109,14 @@ class OwnWritesSource:
     """Own events delivered before their commit, until the committed read meets them."""
     _open: list[OwnWrite] = field(default_factory=list)
     """Groups delivered from that may still roll back."""
+    _start: Position | None = None
 
     def fetch_after(self, position: Position, limit: int, selector: Selector) -> Fetched:
+        if self._start is None:
+            self._start = position
+        return self._fetch(position, limit, selector)
+
+    def _fetch(self, position: Position, limit: int, selector: Selector) -> Fetched:
         own = self.own_writes()
         pending = own.pending() if own is not None else []
         self._forget_settled()
@@ -142,14 +155,22 @@ class OwnWritesSource:
     def _own_events(
         self, pending: list[OwnWrite], limit: int, selector: Selector
     ) -> list[RecordedRaw]:
-        """Pending own events not delivered yet, at their place in the order, in id order."""
+        """Pending own events not delivered yet, at their place in the order, in id order.
+
+        Own events come after every committed one, so after any committed start position;
+        a subscription started from an own event's position gets the own events after it.
+        """
         horizon = self.inner.horizon
+        start = self._start or 0
+        after = start if any(r.position == start for g in pending for r in g.records) else 0
         due = [
             (record, group)
             for group in pending
             if group.order_key is None or horizon is None or group.order_key <= horizon
             for record in group.records
-            if record.position not in self._delivered and selector.matches(record)
+            if record.position > after
+            and record.position not in self._delivered
+            and selector.matches(record)
         ]
         due.sort(key=lambda item: item[0].position)
         for record, group in due[:limit]:
