@@ -98,7 +98,9 @@ def assert_not_migrated(session: Session, action: Callable[[], object]) -> Schem
 
 
 def subscribe(backend: Backend) -> list[Recorded]:
-    return next(iter(backend.subscriber.start_from(0).build_batch(size=10, timelimit=0.1)))
+    """The first event (waiting up to 10 s: other transactions on the server may hold the
+    PostgreSQL horizon back a moment)."""
+    return next(iter(backend.subscriber.start_from(0).build_batch(size=1, timelimit=10)))
 
 
 def publish(backend: Backend) -> None:
@@ -116,8 +118,6 @@ def test_the_existing_librarys_schema_raises_schema_not_migrated_until_upgraded(
     )
     assert_not_migrated(session, lambda: subscribe(backend))
     assert_not_migrated(session, lambda: publish(backend))
-    assert backend.event_store.load_stream(stream_id) == []  # reading streams needs no new column
-    session.rollback()
 
     migrate(engine, command.upgrade, HEAD)
     backend.event_store.append(Placed(n=1), stream_id=stream_id)
