@@ -7,20 +7,19 @@ Needs the ``otel`` extra (``opentelemetry-api``).
 """
 
 try:
-    import opentelemetry.context
-    import opentelemetry.propagate  # noqa: F401
-except ImportError as error:  # pragma: no cover - run in a subprocess by tests/otel
-    raise ImportError(
-        "event_sourcery_otel needs the 'opentelemetry-api' package: "
-        "pip install 'event-sourcery[otel]'"
-    ) from error
+    from event_sourcery_otel.propagation import (
+        OpenTelemetryCarrier,
+        OpenTelemetryContextEnricher,
+        get_parent_context,
+        use_parent_context,
+    )
+except ModuleNotFoundError as error:  # pragma: no cover - run in a subprocess by tests/otel
+    from event_sourcery._core.extras import extra_missing
 
-from event_sourcery_otel.propagation import (
-    OpenTelemetryCarrier,
-    OpenTelemetryContextEnricher,
-    get_parent_context,
-    use_parent_context,
-)
+    replacement = extra_missing(error, __name__, "otel", ["opentelemetry"])
+    if replacement is None:
+        raise
+    raise replacement from error
 
 __all__ = [
     "OpenTelemetryCarrier",

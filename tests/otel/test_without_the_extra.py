@@ -1,57 +1,29 @@
-"""Without ``opentelemetry-api`` installed, importing event_sourcery_otel names the extra."""
+"""Without ``opentelemetry-api`` installed, importing event_sourcery_otel names the extra.
+
+Runs in a fresh interpreter that refuses the ``opentelemetry`` modules, as if they were not
+installed (the helper of the backend packages' tests).
+"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
-HIDE_OPENTELEMETRY = textwrap.dedent(
-    """
-    import importlib.abc
-    import sys
-
-
-    class Missing(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "opentelemetry" or name.startswith("opentelemetry."):
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-            return None
-
-
-    sys.meta_path.insert(0, Missing())
-    """
-)
-
-IMPORT = textwrap.dedent(
-    """
-    import event_sourcery.backend  # the core does not need OpenTelemetry
-
-    try:
-        import event_sourcery_otel
-    except ImportError as error:
-        print(type(error).__name__, type(error.__cause__).__name__, error.__cause__.name)
-        print(error)
-    else:
-        print("imported")
-    """
-)
-
-
-def run(code: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+from tests.backends.test_missing_extras import import_without
 
 
 def test_the_import_error_names_the_extra_and_chains_the_original() -> None:
-    kind, message = run(HIDE_OPENTELEMETRY + IMPORT).splitlines()
+    raised = import_without("event_sourcery_otel", "opentelemetry")
 
-    assert kind == "ImportError ModuleNotFoundError opentelemetry"
-    assert "pip install 'event-sourcery[otel]'" in message
+    assert raised is not None, "event_sourcery_otel imported without opentelemetry"
+    assert raised["type"] == "ModuleNotFoundError"  # an ImportError
+    assert "pip install 'event-sourcery[otel]'" in raised["message"]
+    assert "event_sourcery_otel" in raised["message"]
+    assert raised["name"] == "opentelemetry"
+    assert (raised["cause"], raised["cause_name"]) == ("ModuleNotFoundError", "opentelemetry")
+
+
+def test_the_core_does_not_need_opentelemetry() -> None:
+    for module in ("event_sourcery", "event_sourcery.backend", "event_sourcery.event"):
+        assert import_without(module, "opentelemetry") is None
 
 
 def test_with_opentelemetry_installed_it_imports() -> None:
-    assert run(IMPORT).strip() == "imported"
+    assert import_without("event_sourcery_otel") is None
