@@ -1,7 +1,7 @@
 """Names and values reach the database and come back verbatim, whatever their characters.
 
-Every value below is used at once as stream name, category, tenant, context component name and value,
-and event data; the stored columns are compared with the value, not only the round trip.
+Every value below is used at once as stream name, category, tenant, context component name and
+value, and event data; the stored columns are compared with the value, not only the round trip.
 """
 
 from __future__ import annotations
