@@ -366,6 +366,12 @@ class Subscriber(threading.Thread):
         self.timed_out = False
         self.caught_up_at: float | None = None
         self._expected: frozenset[str] | None = None
+        self.writer: SessionWriter | None = None
+        """Set by subscribers whose own session also appends (``WritingSubscriber``)."""
+
+    def stop_writing(self, timeout: float) -> list[TxRecord]:
+        """The transactions of the subscriber's own session, once it closed the last one."""
+        return []
 
     def expect(self, committed: frozenset[str], catch_up: float) -> None:
         """Stop once all of ``committed`` arrived and then a time limit passed with nothing.
@@ -380,7 +386,9 @@ class Subscriber(threading.Thread):
         engine = make_engine(self.url)
         try:
             with Session(engine) as session:
-                start = backend_on(session).subscriber.start_from(0)
+                backend = backend_on(session)
+                self.prepare(backend, session)
+                start = backend.subscriber.start_from(0)
                 if self.mode == "iter":
                     records = start.build_iter(self.timelimit)
                     try:
@@ -398,6 +406,9 @@ class Subscriber(threading.Thread):
         finally:
             engine.dispose()
 
+    def prepare(self, backend: SQLAlchemyBackend, session: Session) -> None:
+        """Called in the thread before subscribing, with the subscription's backend."""
+
     def _consume(self, batches: Iterator[list[Recorded]]) -> None:
         missing: set[str] | None = None
         for batch in batches:
@@ -406,6 +417,8 @@ class Subscriber(threading.Thread):
                 self.deliveries.append(Delivery(uuid, position, now))
                 if missing is not None:
                     missing.discard(uuid)
+            if self.writer is not None:
+                self.writer.step(str(r.wrapped_event.uuid) for r in batch)
             expected = self._expected
             if missing is None and expected is not None:
                 missing = set(expected) - {d.uuid for d in self.deliveries}
@@ -417,6 +430,144 @@ class Subscriber(threading.Thread):
             if time.monotonic() > self.give_up:
                 self.timed_out = True
                 return
+
+
+SUBSCRIBER_WRITER = -1
+"""The writer index of the transactions of a subscriber's own session."""
+
+
+@dataclass
+class SessionWriter:
+    """The appends of a subscriber's own session, between its reads (ADR 0006: a subscription
+    reads its own writes).
+
+    Driven by the subscriber's thread after each batch: opens a transaction appending 1-3 events
+    to a new stream, maybe appends again, and a later step commits it or (about a fifth) rolls
+    it back. The subscription delivers the own events before the commit; the committed ones
+    must come exactly once, the rolled-back ones may have been delivered before the rollback.
+    """
+
+    append: Any
+    """``append(events)``: appends to a new stream in the open transaction (opening it)."""
+    commit: Any
+    rollback: Any
+    seed: int
+    transactions: int = 8
+    rollback_ratio: float = 0.25
+    records: list[TxRecord] = field(default_factory=list)
+    _uuids: list[str] = field(default_factory=list)
+    _began: float = 0.0
+    _steps: int = 0
+    _seen: set[str] = field(default_factory=set)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set from outside: close the open transaction at the next step (committing it)."""
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def step(self, delivered: Iterable[str]) -> None:
+        """One step after a batch (``delivered``: its event uuids)."""
+        if self.done.is_set():
+            return
+        rng = self.rng
+        self._seen.update(delivered)
+        if self.stopping.is_set():
+            if self._uuids:
+                self._end(rollback=False)
+            self.done.set()
+        elif self._uuids:
+            self._steps += 1
+            # read the own events first (bounded: PostgreSQL delivers them once every older
+            # transaction has finished, the long one included)
+            if self._seen.issuperset(self._uuids) or self._steps > 8:
+                if rng.random() < 0.3:
+                    self._append(rng)  # a second append in the same transaction
+                else:
+                    self._end(rollback=rng.random() < self.rollback_ratio)
+        elif len(self.records) < self.transactions and rng.random() < 0.3:
+            self._began, self._steps = time.time(), 0
+            self._append(rng)
+
+    def _append(self, rng: random.Random) -> None:
+        number = len(self.records) + 1
+        events = [
+            WrappedEvent.wrap(
+                StressTicked(writer=SUBSCRIBER_WRITER, transaction=number, index=n),
+                version=n + 1,
+            )
+            for n in range(rng.randint(1, 3))
+        ]
+        self.append(events)
+        self._uuids.extend(str(e.uuid) for e in events)
+
+    def _end(self, rollback: bool) -> None:
+        (self.rollback if rollback else self.commit)()
+        outcome = ROLLED_BACK if rollback else COMMITTED
+        number = len(self.records) + 1
+        self.records.append(
+            TxRecord(
+                SUBSCRIBER_WRITER, number, tuple(self._uuids), outcome, self._began, time.time()
+            )
+        )
+        self._uuids = []
+
+
+class WritingSubscriber(Subscriber):
+    """A ``build_batch`` subscriber whose own session also appends (``SessionWriter``)."""
+
+    def __init__(self, url: str, batch_size: int, timelimit: float, give_up: float) -> None:
+        super().__init__("writing", url, "batch", batch_size, timelimit, give_up)
+        self.stopping = threading.Event()
+        self.finished_writing = threading.Event()
+        """Set once the writer closed its last transaction, or the thread ended."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self.finished_writing.set()
+
+    def prepare(self, backend: SQLAlchemyBackend, session: Session) -> None:
+        store = backend.event_store
+
+        def append(events: list[WrappedEvent[Any]]) -> None:
+            store.append(*events, stream_id=StreamId())
+
+        self.writer = SessionWriter(
+            append,
+            session.commit,
+            session.rollback,
+            seed=7,
+            stopping=self.stopping,
+            done=self.finished_writing,
+        )
+
+    def stop_writing(self, timeout: float) -> list[TxRecord]:
+        return stop_writer(self, self.stopping, self.finished_writing, timeout)
+
+
+def stop_writer(
+    subscriber: Subscriber, stopping: threading.Event, finished: threading.Event, timeout: float
+) -> list[TxRecord]:
+    """Tell ``subscriber``'s writer to close its transaction; its transactions once it did."""
+    stopping.set()
+    if not finished.wait(timeout):
+        raise TimeoutError("the writing subscriber did not close its transaction")
+    writer = subscriber.writer
+    return list(writer.records) if writer is not None else []
+
+
+def assert_writing_subscriber_read_its_own_writes(report: StressReport) -> None:
+    """The writing subscriber's session committed and rolled back, got some own events before
+    their commit, and every own committed event once."""
+    own = [t for t in report.transactions if t.writer == SUBSCRIBER_WRITER]
+    assert {COMMITTED, ROLLED_BACK} <= {t.outcome for t in own}, own
+    delivered = Counter(d.uuid for d in report.subscribers["writing"])
+    first = {d.uuid: d.at for d in reversed(report.subscribers["writing"])}
+    committed = [(u, t.ended) for t in own if t.outcome == COMMITTED for u in t.uuids]
+    assert any(first.get(u, ended) < ended for u, ended in committed), "none before its commit"
+    assert all(delivered[u] == 1 for u, _ in committed)
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -488,8 +639,21 @@ class StressReport:
         ]
 
     def verdicts(self) -> list[Verdict]:
+        """Per subscriber; the writing subscriber may have got its own session's events before
+        they rolled back (those are left out; other writers' rolled-back events still count)."""
+        own = frozenset(
+            u
+            for t in self.transactions
+            if t.writer == SUBSCRIBER_WRITER and t.outcome != COMMITTED
+            for u in t.uuids
+        )
         return [
-            Verdict.of(name, deliveries, self.committed, self.not_committed)
+            Verdict.of(
+                name,
+                [d for d in deliveries if name != "writing" or d.uuid not in own],
+                self.committed,
+                self.not_committed,
+            )
             for name, deliveries in self.subscribers.items()
         ]
 
@@ -598,6 +762,7 @@ def run_stress(url: str, scenario: Scenario) -> StressReport:
     subscribers = [
         Subscriber("batch", url, "batch", scenario.batch_size, scenario.timelimit, give_up),
         Subscriber("iter", url, "iter", 1, scenario.timelimit, give_up),
+        WritingSubscriber(url, scenario.batch_size, scenario.timelimit, give_up),
     ]
     for subscriber in subscribers:
         subscriber.start()
@@ -636,8 +801,13 @@ def settle(
     Returns the transactions, the errors seen and when the writers were done.
     """
     records, errors = _collect(processes, results, give_up)
-    writers_done = time.time()
     transactions = [r for index in sorted(records) for r in records[index]]
+    for subscriber in subscribers:
+        try:
+            transactions.extend(subscriber.stop_writing(max(1.0, give_up - time.monotonic())))
+        except TimeoutError as error:
+            errors.append(f"subscriber {subscriber.label}: {error}")
+    writers_done = time.time()
     committed = frozenset(u for t in transactions if t.outcome == COMMITTED for u in t.uuids)
     for subscriber in subscribers:
         subscriber.expect(committed, catch_up_seconds)

@@ -21,10 +21,12 @@ import itertools
 import multiprocessing
 import os
 import random
+import threading
 import time
 import traceback
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -223,6 +225,54 @@ class Subscriber(harness.Subscriber):
             connections[ALIAS].close()
 
 
+class WritingSubscriber(Subscriber):
+    """The harness's writing subscriber on Django: each of its connection's transactions is an
+    ``atomic`` block left open across reads of the subscription."""
+
+    def __init__(self, give_up: float) -> None:
+        super().__init__("writing", ALIAS, "batch", BATCH_SIZE, TIMELIMIT, give_up)
+        self.stopping = threading.Event()
+        self.finished_writing = threading.Event()
+        self._block: ExitStack | None = None
+        """The open ``atomic`` block of the writer's transaction."""
+
+    def run(self) -> None:
+        self.writer = harness.SessionWriter(
+            self._append,
+            self._commit,
+            self._rollback,
+            seed=7,
+            stopping=self.stopping,
+            done=self.finished_writing,
+        )
+        try:
+            super().run()
+        finally:
+            self._rollback()  # only left open if the subscriber failed
+            self.finished_writing.set()
+
+    def _append(self, events: list[WrappedEvent[Any]]) -> None:
+        from django.db import transaction
+
+        if self._block is None:
+            self._block = ExitStack()
+            self._block.enter_context(transaction.atomic(using=ALIAS))
+        backend().event_store.append(*events, stream_id=StreamId())
+
+    def _commit(self) -> None:
+        if self._block is not None:
+            self._block.close()
+            self._block = None
+
+    def _rollback(self) -> None:
+        if self._block is not None:
+            self._block.__exit__(_Rollback, _Rollback(), None)
+            self._block = None
+
+    def stop_writing(self, timeout: float) -> list[TxRecord]:
+        return harness.stop_writer(self, self.stopping, self.finished_writing, timeout)
+
+
 def run_stress(database: dict[str, Any], long_hold: float) -> StressReport:
     context = multiprocessing.get_context("spawn")
     results: Any = context.Queue()
@@ -239,6 +289,7 @@ def run_stress(database: dict[str, Any], long_hold: float) -> StressReport:
     subscribers = [
         Subscriber("batch", ALIAS, "batch", BATCH_SIZE, TIMELIMIT, give_up),
         Subscriber("iter", ALIAS, "iter", 1, TIMELIMIT, give_up),
+        WritingSubscriber(give_up),
     ]
     for subscriber in subscribers:
         subscriber.start()
@@ -350,7 +401,7 @@ def uuids(deliveries: list[Delivery]) -> list[str]:
 
 def test_the_run_completes_with_commits_and_rollbacks(run: StressReport) -> None:
     assert run.errors == []
-    main = [t for t in run.transactions if t.number > 0]
+    main = [t for t in run.transactions if t.number > 0 and t.writer != harness.SUBSCRIBER_WRITER]
     assert len(main) == WRITERS * TRANSACTIONS + TRANSACTIONS // 4
     assert {COMMITTED, ROLLED_BACK} <= {t.outcome for t in run.transactions}
     assert len(run.committed) > 80
@@ -366,6 +417,12 @@ def test_every_committed_event_is_delivered_exactly_once_and_no_rolled_back_one(
     for verdict in run.verdicts():
         assert verdict.exact, str(verdict)
         assert verdict.delivered == len(run.committed), str(verdict)
+
+
+def test_the_writing_subscriber_gets_its_own_events_before_the_commit_and_once(
+    run: StressReport,
+) -> None:
+    harness.assert_writing_subscriber_read_its_own_writes(run)
 
 
 def test_both_subscribers_deliver_the_same_order(run: StressReport) -> None:
