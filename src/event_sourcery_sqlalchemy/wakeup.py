@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from event_sourcery._core.records import RecordedRaw
 from event_sourcery._store.notifications import NotificationListener
@@ -37,23 +37,24 @@ def database_key(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def own_writes(session: Session | Any) -> OwnWrites | None:
+def own_writes(session: Session | scoped_session[Any]) -> OwnWrites | None:
     """The appends of ``session``'s open transaction (``None`` if it never appended)."""
     found: OwnWrites | None = session.info.get(_OWN_WRITES)
     return found
 
 
 def mark_appended(
-    session: Session | Any, records: list[RecordedRaw], order_key: int | None
+    session: Session | scoped_session[Any], records: list[RecordedRaw], order_key: int | None
 ) -> None:
     """Remember that ``session``'s transaction appended ``records`` (with their order key)."""
-    own: OwnWrites | None = session.info.get(_OWN_WRITES)
+    current = session() if isinstance(session, scoped_session) else session  # this thread's
+    own: OwnWrites | None = current.info.get(_OWN_WRITES)
     if own is None:
-        own = session.info[_OWN_WRITES] = OwnWrites()
+        own = current.info[_OWN_WRITES] = OwnWrites()
         for name, hook in _HOOKS.items():
-            if not event.contains(session, name, hook):
-                event.listen(session, name, hook)
-    scope = session.get_nested_transaction() or session.get_transaction()
+            if not event.contains(current, name, hook):
+                event.listen(current, name, hook)
+    scope = current.get_nested_transaction() or current.get_transaction()
     own.add(records, scope, order_key)
 
 

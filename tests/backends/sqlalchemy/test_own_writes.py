@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from event_sourcery import StreamId
 from event_sourcery_sqlalchemy import SQLAlchemyBackend, SQLAlchemyConfig
@@ -79,6 +79,23 @@ def test_closing_the_session_forgets_its_uncommitted_events(
 
     assert texts(collect(subscription, 1)) == ["committed"]
     assert nothing_more(subscription)
+
+
+def test_a_scoped_session_reads_its_own_writes(engine: Engine) -> None:
+    scoped = scoped_session(sessionmaker(engine))
+    backend = SQLAlchemyBackend().configure(scoped, CONFIG)
+    try:
+        subscription = backend.subscriber.start_from(0).build_iter(SHORT)
+        post(backend, "dropped")
+        assert texts(collect(subscription, 1)) == ["dropped"]
+        scoped.rollback()
+        post(backend, "kept")
+        scoped.commit()
+
+        assert texts(collect(subscription, 1)) == ["kept"]
+        assert nothing_more(subscription)
+    finally:
+        scoped.remove()
 
 
 @pytest.mark.parametrize("engine", [SQLITE, MARIADB], indirect=True)
