@@ -3,13 +3,15 @@
     python -m bench.stress_subscriptions [sqlite|postgres|mariadb] [--writers 6] ...
 
 Writer processes append in transactions held open for random times, some rolled back, one held
-far longer than the subscribers' time limit; two subscribers (``build_batch`` and
-``build_iter``) read live. Prints what was committed, rolled back and delivered, the live and
+far longer than the subscribers' time limit; three subscribers (``build_batch``,
+``build_iter``, and a ``build_batch`` whose own session also appends and commits or rolls back
+between reads) read live. Prints what was committed, rolled back and delivered, the live and
 catch-up delivery rates and the commit → delivery lag, then checks: every committed event
 delivered exactly once to each subscriber (``duplicates=0 missing=0``), none of the rolled-back
-ones, the same order for both, and exact resumption from delivered positions. Exits 1 when a
-check fails, 2 when the database server is absent. The bounded version of this run is
-``tests/stress/test_exact_subscriptions.py``; the harness is ``tests/stress/harness.py``.
+ones (of other writers), the same order for the two that only read, and exact resumption from
+delivered positions. Exits 1 when a check fails, 2 when the database server is absent. The
+bounded version of this run is ``tests/stress/test_exact_subscriptions.py``; the harness is
+``tests/stress/harness.py``.
 
 Servers come from ``EVENT_SOURCERY_POSTGRES_URL`` / ``EVENT_SOURCERY_MARIADB_URL`` (defaults:
 the local servers); the run (re)creates its own database ``es_stress`` there. SQLite uses a file
@@ -102,9 +104,13 @@ def report_lines(report: StressReport) -> tuple[list[str], bool]:
                 f"max={percentile(later, 1.0) * 1000:.0f} ms ({len(later)} events)"
             )
         ok = ok and verdict.exact and verdict.delivered == committed
-    orders = [[d.uuid for d in deliveries] for deliveries in report.subscribers.values()]
+    orders = [  # the writing subscriber gets its own events early, before their commit
+        [d.uuid for d in deliveries]
+        for name, deliveries in report.subscribers.items()
+        if name != "writing"
+    ]
     same = all(order == orders[0] for order in orders)
-    lines.append(f"same order for every subscriber: {same}")
+    lines.append(f"same order for every reading subscriber: {same}")
     ok = ok and same
     return lines, ok
 
