@@ -8,7 +8,13 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 
-from tests.backends.django.support import POSTGRES_ALIAS, migrate, require
+from tests.backends.django.support import (
+    POSTGRES_ALIAS,
+    empty_tables,
+    migrate,
+    migrate_once,
+    require,
+)
 
 
 @pytest.fixture(
@@ -27,6 +33,22 @@ def database(request: pytest.FixtureRequest) -> Iterator[str]:
     migrate(alias, "zero")
     yield alias
     connections[alias].close()
+
+
+@pytest.fixture(
+    params=["default", pytest.param(POSTGRES_ALIAS, marks=pytest.mark.postgres)],
+    ids=["sqlite", "postgresql"],
+)
+def alias(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated database alias with this app's tables empty (and emptied after the test)."""
+    name: str = request.param
+    require(name)
+    migrate_once(name)
+    empty_tables(name)
+    yield name
+    connections[name].close()
+    empty_tables(name)
+    connections[name].close()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -61,22 +61,6 @@ def picky_listener(wrapped_event: WrappedEvent[Any], *_: Any) -> None:
         raise ListenerFailed(f"cannot handle {wrapped_event.event!r}")
 
 
-@pytest.fixture(
-    params=["default", pytest.param(PG, marks=pytest.mark.postgres)],
-    ids=["sqlite", "postgresql"],
-)
-def alias(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A migrated database alias with this app's tables empty."""
-    name: str = request.param
-    support.require(name)
-    support.migrate_once(name)
-    support.empty_tables(name)
-    yield name
-    connections[name].close()
-    support.empty_tables(name)
-    connections[name].close()
-
-
 @pytest.fixture
 def postgres() -> Iterator[str]:
     support.require(PG)

@@ -61,20 +61,6 @@ def rolled_back(alias: str) -> Iterator[None]:
         pass
 
 
-@pytest.fixture(
-    params=["default", pytest.param(support.POSTGRES_ALIAS, marks=pytest.mark.postgres)],
-    ids=["sqlite", "postgresql"],
-)
-def alias(request: pytest.FixtureRequest) -> Iterator[str]:
-    name: str = request.param
-    support.require(name)
-    support.migrate_once(name)
-    support.empty_tables(name)
-    yield name
-    support.empty_tables(name)
-    connections[name].close()
-
-
 BUILDS = [
     pytest.param(lambda b: b.build_iter(SHORT), id="iter"),
     pytest.param(lambda b: b.build_batch(3, SHORT), id="batch"),
