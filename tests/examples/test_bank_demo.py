@@ -20,11 +20,13 @@ from examples.bank.storage import MEMORY, URL_VARIABLE
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.run_databases import derived
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_URL = os.environ.get(
     "EVENT_SOURCERY_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-DEMO_DATABASE = "es_demo_test"
+DEMO_DATABASE = derived(SERVER_URL, "demo")
 """The demo drops and recreates its tables: it gets a database of its own on the server."""
 
 

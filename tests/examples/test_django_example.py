@@ -19,6 +19,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
+from tests.run_databases import django_database
+
 pytest.importorskip("django")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +29,7 @@ DATABASE_VARIABLE = "EVENT_SOURCERY_EXAMPLE_DB"
 POSTGRES_URL = os.environ.get(
     "EVENT_SOURCERY_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-EXAMPLE_DATABASE = os.environ.get("EVENT_SOURCERY_DJANGO_DATABASE", "es_django") + "_example"
+EXAMPLE_DATABASE = django_database() + "_example"
 """The example's own database on the suite's PostgreSQL server, recreated by its test."""
 
 DRIVER = """

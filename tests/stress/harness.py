@@ -40,9 +40,10 @@ from event_sourcery.event import Recorded, WrappedEvent
 from event_sourcery_sqlalchemy import SQLAlchemyBackend, SQLAlchemyConfig, configure_models
 from event_sourcery_sqlalchemy.models import DefaultEvent
 from tests.contract.databases import MARIADB_URL, POSTGRES_URL
+from tests.run_databases import derived
 
-STRESS_DATABASE = "es_stress"
-"""The database the stress runs own on the servers (the contract suite owns ``test``)."""
+STRESS_DATABASE = derived(POSTGRES_URL, "stress")
+"""The database the stress runs own on the servers (the contract suite owns the URL's one)."""
 
 COMMITTED = "committed"
 ROLLED_BACK = "rolled back"

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-import os
 import random
 import threading
 import time
@@ -37,6 +36,7 @@ import pytest
 
 from event_sourcery import StreamId
 from event_sourcery.event import WrappedEvent
+from tests.run_databases import django_database
 from tests.stress import harness
 from tests.stress.harness import (
     COMMITTED,
@@ -52,7 +52,7 @@ from tests.stress.harness import (
 pytestmark = pytest.mark.timeout(60)
 
 ALIAS = "stress"
-STRESS_DATABASE = os.environ.get("EVENT_SOURCERY_DJANGO_DATABASE", "es_django") + "_stress"
+STRESS_DATABASE = django_database() + "_stress"
 POLL = timedelta(milliseconds=50)
 TIMELIMIT = 0.5
 BATCH_SIZE = 10

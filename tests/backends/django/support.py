@@ -30,13 +30,14 @@ from django.core.management import call_command
 from django.db import connections
 
 from tests.backends.django import settings as test_settings
+from tests.run_databases import django_database
 
 APP = "event_sourcery_django"
 FIRST_MIGRATION = "0001_initial"
 LATEST_MIGRATION = "0002_unique_versions_order_key_and_outbox_retries"
 POSTGRES_ALIAS = "postgresql"
 UNREACHABLE_ALIAS = "unreachable"
-POSTGRES_DATABASE = os.environ.get("EVENT_SOURCERY_DJANGO_DATABASE", "es_django")
+POSTGRES_DATABASE = django_database()
 """The Django tests' PostgreSQL database; other Django databases of the suite take it as prefix."""
 POSTGRES_URL = os.environ.get(
     "EVENT_SOURCERY_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -2,9 +2,9 @@
 
 They run through Alembic's command API in an application-like environment (``alembic_env/``)
 that points ``version_locations`` at the package resource, on PostgreSQL, MariaDB and a SQLite
-file. Each server test gets an empty ``es_migrations`` database (created once per run, emptied per
-test). An absent server skips its tests with the reason, except in CI (``CI=true``), where it
-fails them.
+file. Each server test gets an empty ``<database>_migrations`` database (created once per
+run, emptied per test). An absent server skips its tests with the reason, except in CI
+(``CI=true``), where it fails them.
 """
 
 from __future__ import annotations
@@ -39,9 +39,10 @@ from event_sourcery_sqlalchemy.migrations import (
 )
 from event_sourcery_sqlalchemy.models import DefaultEvent, DefaultProjectorCursor
 from tests.contract.databases import IN_CI, MARIADB_URL, POSTGRES_URL
+from tests.run_databases import derived
 
 ENV_DIR = Path(__file__).resolve().parent / "alembic_env"
-DATABASE = "es_migrations"
+DATABASE = derived(POSTGRES_URL, "migrations")
 STREAMS = "event_sourcery_streams"
 EVENTS = "event_sourcery_events"
 SNAPSHOTS = "event_sourcery_snapshots"
@@ -58,7 +59,7 @@ Schema = dict[str, dict[str, Any]]
 
 @cache
 def server(url: str) -> Engine | str:
-    """An engine on a fresh ``es_migrations`` database of the server, or why there is none."""
+    """An engine on a fresh ``<database>_migrations`` database of the server, or why not."""
     parsed = make_url(url)
     admin_database = "postgres" if parsed.get_backend_name() == "postgresql" else None
     admin = create_engine(parsed.set(database=admin_database), isolation_level="AUTOCOMMIT")
