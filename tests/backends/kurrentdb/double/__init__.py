@@ -14,11 +14,16 @@ Modelled: Append and BatchAppend (atomic expected-revision checks, idempotent re
 the same event ids), stream and ``$all`` reads (direction, count, positions, regex/prefix
 filters on stream name or event type, ``$>`` link resolution), catch-up subscriptions
 (stream and ``$all``; ``caught_up``; filter checkpoints; deadlines and cancellation),
-soft delete (``$tb`` metadata, recreation continuing revisions), tombstones, stream
-metadata (``$tb``, ``$maxCount``), persistent subscription groups (create / update /
-delete / list / info, consumers with ``buffer_size`` in-flight limits, ack, nack
-park/retry/skip/stop, automatic parking after ``max_retry_count``, ``message_timeout``,
-redelivery when a consumer goes away, parked-message streams and ``ReplayParked``).
+soft delete (``$tb`` metadata, recreation continuing revisions), tombstones (a never
+written stream too, with ``any``), stream metadata (``$tb``, ``$maxCount``; still writable
+after a tombstone), ``MaxAppendSize`` (1,048,576 bytes by default, ``max_append_size=``:
+data + metadata + twice the type's length, summed over one append), persistent subscription
+groups (create / update / delete / list / info, consumers with ``buffer_size`` in-flight
+limits, ack, nack park/retry/skip/stop, automatic parking after ``max_retry_count``,
+``message_timeout`` checked on a one-second tick, redelivery when a consumer goes away,
+parked-message streams and ``ReplayParked``, ``live_buffer_count``, unknown consumer
+strategies and a history buffer not above the read batch refused with INTERNAL, unfiltered
+``$all`` groups skipping system (``$``) streams, their own parked streams included).
 
 NOT modelled (behaviour a real server has and this double lacks):
 
@@ -32,7 +37,8 @@ NOT modelled (behaviour a real server has and this double lacks):
 - Real log positions: positions are synthetic (strictly increasing, non-contiguous,
   derived from record sizes; commit == prepare), not byte offsets of a real log; no
   explicit transactions; no system records at the start of the log.
-- Limits: max append size, max event size, the ``deadline`` of BatchAppend options.
+- Limits: max event size (``MaxAppendEventSize``, 25.x), the ``deadline`` of BatchAppend
+  options; the append size is counted as above, not as the server's exact record size.
 - Projections, including the ``$by-category`` / ``$by-event-type`` / ``$streams`` system
   projections (no ``$ce-`` / ``$et-`` streams) and system streams such as ``$settings``.
 - Link resolution other than ``$>`` links (``resolve_links``) on reads and subscriptions.
@@ -47,10 +53,15 @@ NOT modelled (behaviour a real server has and this double lacks):
   ``$persistentsubscription-...-checkpoint`` streams and groups live only in memory;
   buffer/batch/checkpoint settings are stored but ignored; ``Update`` only replaces the
   settings (no restart, no new start position); nack ``Stop`` retries the messages and ends
-  that consumer's call; message timeouts are checked every 50 ms; deleting a group keeps
+  that consumer's call; the timeout tick runs per group from its creation, not one server
+  timer; ``live_buffer_count`` counts undelivered events appended after the group was created
+  (capped at ``live_buffer_size``), with no history/live switching; deleting a group keeps
   its parked stream; no statistics (rates, measurements).
-- Deleting or tombstoning a stream that never had events always fails with "Actual
-  version: -1" (the client's NotFoundError), whatever revision is expected.
+- Deleting a stream that never had events always fails with "Actual version: -1" (the
+  client's NotFoundError), whatever revision is expected; tombstoning one does so for every
+  expected revision but ``any`` (only ``any`` was checked against a real server).
+- Reading the metadata of a tombstoned stream raises ``StreamIsDeletedError``, even after
+  new metadata was written to it.
 
 Client-visible details worth knowing (they match the real server):
 

@@ -24,6 +24,9 @@ FIRST_POSITION = 1_024
 #: Fixed part of a record's size; the rest is the size of its variable fields.
 RECORD_OVERHEAD = 128
 
+#: KurrentDB's default ``MaxAppendSize``: the most bytes one append may carry.
+MAX_APPEND_SIZE = 1_048_576
+
 METADATA_EVENT_TYPE = "$metadata"
 TOMBSTONE_EVENT_TYPE = "$streamDeleted"
 LINK_EVENT_TYPE = "$>"
@@ -79,6 +82,16 @@ class Proposed:
     content_type: str
     data: bytes
     custom_metadata: bytes
+
+    @property
+    def size(self) -> int:
+        """What KurrentDB counts against ``MaxAppendSize``: data, metadata and the type in
+        UTF-16 (two bytes a character)."""
+        return len(self.data) + len(self.custom_metadata) + 2 * len(self.type)
+
+
+def append_size(events: list[Proposed]) -> int:
+    return sum(event.size for event in events)
 
 
 @dataclass(frozen=True)
@@ -176,7 +189,10 @@ class EventLog:
     def tombstone(self, stream: str, expected: ExpectedRevision) -> Record:
         """Hard delete: the stream can never be read or written again."""
         with self.cond:
-            last = self._check_deletable(stream, expected)
+            self._check_not_tombstoned(stream)
+            last = len(self._stream(stream).records) - 1
+            if last < 0 and expected != "any":  # only ``any`` tombstones a missing stream
+                raise WrongExpectedVersion(stream, expected, -1)
             if not self._expected_ok(expected, last, self.is_soft_deleted(stream)):
                 raise WrongExpectedVersion(stream, expected, last)
             tombstone = Proposed(
@@ -194,11 +210,10 @@ class EventLog:
         return last
 
     def _check_not_tombstoned(self, stream: str) -> None:
-        owner = stream[2:] if stream.startswith("$$") else stream
-        for name in (stream, owner):
-            state = self._streams.get(name)
-            if state is not None and state.tombstoned:
-                raise StreamDeleted(stream)
+        """Writes to a tombstoned stream fail; its metadata stream stays writable."""
+        state = self._streams.get(stream)
+        if state is not None and state.tombstoned:
+            raise StreamDeleted(stream)
 
     @staticmethod
     def _expected_ok(expected: ExpectedRevision, last: int, soft_deleted: bool) -> bool:
@@ -282,12 +297,13 @@ class EventLog:
             return self._stream(stream).records
 
     def is_tombstoned(self, stream: str) -> bool:
+        """The stream, or the stream a ``$$`` metadata stream belongs to, is tombstoned."""
         with self.cond:
-            try:
-                self._check_not_tombstoned(stream)
-            except StreamDeleted:
-                return True
-            return False
+            owner = stream[2:] if stream.startswith("$$") else stream
+            return any(
+                (state := self._streams.get(name)) is not None and state.tombstoned
+                for name in (stream, owner)
+            )
 
     def metadata(self, stream: str) -> dict[str, object]:
         with self.cond:

@@ -26,6 +26,10 @@ from .streams import POLL_SECONDS, Context, abort, abort_reset, uuid_string
 
 ALL = "$all"
 _STRATEGIES = {0: "DispatchToSingle", 1: "RoundRobin", 2: "Pinned"}
+#: The consumer strategies KurrentDB knows; any other name is refused.
+KNOWN_STRATEGIES = frozenset({"DispatchToSingle", "RoundRobin", "Pinned", "PinnedByCorrelation"})
+#: KurrentDB checks message timeouts on a timer that ticks once a second.
+TIMEOUT_TICK_SECONDS = 1.0
 _Nack = persistent_pb2.ReadReq.Nack
 
 
@@ -39,6 +43,10 @@ class GroupExists(Exception):
 
 class TooManyConsumers(Exception):
     pass
+
+
+class InvalidSettings(Exception):
+    """Settings KurrentDB refuses (the client sees ``InternalError``)."""
 
 
 @dataclass
@@ -82,6 +90,16 @@ class Settings:
             extra_statistics=settings.extra_statistics,
         )
 
+    def check(self) -> None:
+        """Raise ``InvalidSettings`` for what KurrentDB refuses to create or update."""
+        if self.consumer_strategy not in KNOWN_STRATEGIES:
+            raise InvalidSettings(f"Consumer strategy {self.consumer_strategy} does not exist.")
+        if self.read_batch_size >= self.history_buffer_size:
+            raise InvalidSettings(
+                f"Read batch size ({self.read_batch_size}) must be less than the history "
+                f"buffer size ({self.history_buffer_size})."
+            )
+
 
 @dataclass(frozen=True)
 class Message:
@@ -124,12 +142,14 @@ class Group:
     event_filter: EventFilter | None
     start_from: str
     cursor: int
+    live_from: int = 0  # index in the source where live events (not history) begin
     retry: list[tuple[int, int, Message]] = field(default_factory=list)
     in_flight: dict[str, _InFlight] = field(default_factory=dict)
     consumers: list[Consumer] = field(default_factory=list)
     deleted: bool = False
     total_items: int = 0
     last_known: Record | None = None
+    next_tick: float = field(default_factory=lambda: time.monotonic() + TIMEOUT_TICK_SECONDS)
     _sequence: Iterator[int] = field(default_factory=itertools.count)
 
     @property
@@ -146,7 +166,16 @@ class Group:
     def _wanted(self, record: Record) -> bool:
         if self.source != ALL:
             return self.log.is_visible(record)
-        return self.event_filter is None or self.event_filter.matches(record)
+        if self.event_filter is None:  # KurrentDB's default: no system (``$``) streams
+            return not record.stream.startswith("$")
+        return self.event_filter.matches(record)
+
+    def live_buffer_count(self) -> int:
+        """Live events (appended after the group started) waiting for a consumer."""
+        records = self._source_records()
+        start = max(self.cursor, self.live_from)
+        waiting = sum(1 for record in records[start:] if self._wanted(record))
+        return min(waiting, self.settings.live_buffer_size)
 
     def next_message(self) -> Message | None:
         if self.retry:
@@ -215,7 +244,12 @@ class Group:
         self.log.append(self.parked_stream, "any", [link])
 
     def expire(self, now: float) -> None:
-        """Retry the messages whose consumer did not settle them within message_timeout."""
+        """On each one-second tick, retry the messages whose consumer did not settle them
+        within message_timeout."""
+        if now < self.next_tick:
+            return
+        while self.next_tick <= now:
+            self.next_tick += TIMEOUT_TICK_SECONDS
         expired = [
             k for k, e in self.in_flight.items() if e.deadline is not None and e.deadline <= now
         ]
@@ -307,6 +341,7 @@ class Group:
             min_check_point_count=s.min_checkpoint_count,
             max_check_point_count=s.max_checkpoint_count,
             retry_buffer_count=len(self.retry),
+            live_buffer_count=self.live_buffer_count(),
             total_in_flight_messages=len(self.in_flight),
             outstanding_messages_count=len(self.in_flight),
             named_consumer_strategy=s.consumer_strategy,
@@ -343,6 +378,7 @@ class PersistentSubscriptions:
         log = self.log
         with log.cond:
             settings = Settings.from_message(options.settings)
+            settings.check()
             event_filter: EventFilter | None = None
             if options.WhichOneof("stream_option") == "all":
                 source = ALL
@@ -370,11 +406,13 @@ class PersistentSubscriptions:
             key = (source, options.group_name)
             if key in self._groups:
                 raise GroupExists
+            live_from = len(log.records) if source == ALL else len(log.stream_list(source))
             self._groups[key] = Group(
-                log, source, options.group_name, settings, event_filter, start, cursor
+                log, source, options.group_name, settings, event_filter, start, cursor, live_from
             )
 
     def update(self, source: str, name: str, settings: Settings) -> None:
+        settings.check()
         with self.log.cond:
             self.get(source, name).settings = settings
 
@@ -457,6 +495,8 @@ class PersistentSubscriptionsServicer(persistent_pb2_grpc.PersistentSubscription
     ) -> persistent_pb2.CreateResp:
         try:
             self._groups.create(request.options)
+        except InvalidSettings as error:
+            abort(context, grpc.StatusCode.INTERNAL, str(error))
         except GroupExists:
             options = request.options
             source = ALL if options.WhichOneof("stream_option") == "all" else _stream(options)
@@ -474,6 +514,8 @@ class PersistentSubscriptionsServicer(persistent_pb2_grpc.PersistentSubscription
         source = ALL if options.WhichOneof("stream_option") == "all" else _stream(options)
         try:
             self._groups.update(source, options.group_name, Settings.from_message(options.settings))
+        except InvalidSettings as error:
+            abort(context, grpc.StatusCode.INTERNAL, str(error))
         except GroupNotFound:
             _abort_not_found(context, source, options.group_name)
         return persistent_pb2.UpdateResp()

@@ -7,7 +7,7 @@ from concurrent import futures
 import grpc
 from kurrentdbclient.protos.v1 import persistent_pb2_grpc, streams_pb2_grpc
 
-from .log import EventLog
+from .log import MAX_APPEND_SIZE, EventLog
 from .persistent import PersistentSubscriptions, PersistentSubscriptionsServicer
 from .streams import StreamsServicer
 
@@ -17,14 +17,21 @@ class KurrentDBDouble:
 
     ``start()`` binds 127.0.0.1 on a free port; ``uri`` is what ``KurrentDBClient`` takes;
     ``reset()`` forgets everything (open subscription calls end with ABORTED);
-    ``stop()`` shuts the server down.
+    ``stop()`` shuts the server down. ``max_append_size`` is the server's ``MaxAppendSize``.
 
     Every open subscription call holds one of the ``max_workers`` threads; calls beyond
     that wait for a free thread.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", max_workers: int = 200) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        max_workers: int = 200,
+        max_append_size: int = MAX_APPEND_SIZE,
+    ) -> None:
         self._host = host
+        self._max_append_size = max_append_size
         self._max_workers = max_workers
         self._log = EventLog()
         self._persistent = PersistentSubscriptions(self._log)
@@ -50,7 +57,9 @@ class KurrentDBDouble:
             ),
             options=[("grpc.so_reuseport", 0)],
         )
-        streams_pb2_grpc.add_StreamsServicer_to_server(StreamsServicer(self._log), server)  # type: ignore[no-untyped-call]
+        streams_pb2_grpc.add_StreamsServicer_to_server(
+            StreamsServicer(self._log, self._max_append_size), server
+        )  # type: ignore[no-untyped-call]
         persistent_pb2_grpc.add_PersistentSubscriptionsServicer_to_server(  # type: ignore[no-untyped-call]
             PersistentSubscriptionsServicer(self._persistent), server
         )

@@ -13,6 +13,7 @@ from kurrentdbclient.protos.v1 import shared_pb2, status_pb2, streams_pb2, strea
 from .filters import EventFilter, filter_from_options
 from .log import (
     LINK_EVENT_TYPE,
+    MAX_APPEND_SIZE,
     MAX_REVISION,
     AppendResult,
     EventLog,
@@ -22,6 +23,7 @@ from .log import (
     StreamDeleted,
     StreamNotFound,
     WrongExpectedVersion,
+    append_size,
     expected_code,
 )
 from .messages import fill_read_event
@@ -30,8 +32,9 @@ from .messages import fill_read_event
 POLL_SECONDS = 0.05
 #: Records a subscription takes from the log per lock acquisition.
 BATCH_SIZE = 256
-#: google.rpc.Code.FAILED_PRECONDITION, used in BatchAppend error statuses.
+#: google.rpc.Code.FAILED_PRECONDITION and INVALID_ARGUMENT, used in BatchAppend error statuses.
 _FAILED_PRECONDITION = 9
+_INVALID_ARGUMENT = 3
 
 Context: TypeAlias = grpc.ServicerContext
 
@@ -102,8 +105,9 @@ def abort_reset(context: Context) -> NoReturn:
 class StreamsServicer(streams_pb2_grpc.StreamsServicer):
     """Append, BatchAppend, Read (reads and catch-up subscriptions), Delete, Tombstone."""
 
-    def __init__(self, log: EventLog) -> None:
+    def __init__(self, log: EventLog, max_append_size: int = MAX_APPEND_SIZE) -> None:
         self._log = log
+        self._max_append_size = max_append_size
 
     # -- appends ----------------------------------------------------------------------------
 
@@ -117,6 +121,18 @@ class StreamsServicer(streams_pb2_grpc.StreamsServicer):
         stream = options.stream_identifier.stream_name.decode()
         expected = expected_from(options, "expected_stream_revision", "revision")
         events = [proposed_from(r.proposed_message, context) for r in request_iterator]
+        if append_size(events) > self._max_append_size:
+            context.set_trailing_metadata(
+                (
+                    ("exception", "maximum-append-size-exceeded"),
+                    ("maximum-append-size", str(self._max_append_size)),
+                )
+            )
+            abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"Maximum Append Size of {self._max_append_size} Exceeded.",
+            )
         try:
             result = self._log.append(stream, expected, events)
         except StreamDeleted:
@@ -157,10 +173,16 @@ class StreamsServicer(streams_pb2_grpc.StreamsServicer):
             response.stream_position = expected
         else:
             getattr(response, expected).CopyFrom(empty_pb2.Empty())
+        if append_size(events) > self._max_append_size:
+            detail: Any = shared_pb2.MaximumAppendSizeExceeded(maxAppendSize=self._max_append_size)
+            response.error.CopyFrom(
+                _status("MaximumAppendSizeExceeded", detail, code=_INVALID_ARGUMENT)
+            )
+            return response
         try:
             result = self._log.append(stream, expected, events)
         except StreamDeleted:
-            detail: Any = shared_pb2.StreamDeleted(stream_identifier=options.stream_identifier)
+            detail = shared_pb2.StreamDeleted(stream_identifier=options.stream_identifier)
             response.error.CopyFrom(_status("Stream deleted", detail))
         except WrongExpectedVersion as error:
             response.error.CopyFrom(_status("WrongExpectedVersion", _shared_wev(error)))
@@ -421,10 +443,10 @@ def _checkpoint(position: int) -> streams_pb2.ReadResp:
     return response
 
 
-def _status(message: str, detail: Any) -> status_pb2.Status:
+def _status(message: str, detail: Any, code: int = _FAILED_PRECONDITION) -> status_pb2.Status:
     packed = any_pb2.Any()
     packed.Pack(detail)
-    return status_pb2.Status(code=_FAILED_PRECONDITION, message=message, details=packed)  # type: ignore[arg-type]
+    return status_pb2.Status(code=code, message=message, details=packed)  # type: ignore[arg-type]
 
 
 def _shared_wev(error: WrongExpectedVersion) -> shared_pb2.WrongExpectedVersion:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from kurrentdbclient import KurrentDBClient, NewEvent, StreamState
 from kurrentdbclient.common import AbstractPersistentSubscription
@@ -9,6 +11,7 @@ from kurrentdbclient.exceptions import (
     AbortedByServerError,
     AlreadyExistsError,
     CancelledError,
+    InternalError,
     MaximumSubscriptionsReachedError,
     NotFoundError,
 )
@@ -286,3 +289,78 @@ def test_reset_ends_consumers(server: KurrentDBDouble, client: KurrentDBClient) 
     received.nothing_more(0.05)
     server.reset()
     assert isinstance(received.error(), AbortedByServerError)
+
+
+# -- behaviour documented for KurrentDB (issue 10, item 10) ----------------------------------
+
+
+def test_events_waiting_in_the_live_buffer_are_counted(client: KurrentDBClient) -> None:
+    client.create_subscription_to_all("g", live_buffer_size=2)
+    assert client.get_subscription_info("g").live_buffer_count == 0
+    write(client, "a", "A1")
+    assert client.get_subscription_info("g").live_buffer_count == 1
+    write(client, "a", "A2", "A3")
+    assert client.get_subscription_info("g").live_buffer_count == 2  # at most live_buffer_size
+    subscription = consume(client)
+    Received(subscription).take(3)
+    assert client.get_subscription_info("g").live_buffer_count == 0
+    subscription.stop()
+
+
+def test_message_timeouts_are_checked_on_a_one_second_tick(client: KurrentDBClient) -> None:
+    """KurrentDB looks for timed-out messages once a second: a message acked a little after
+    its ``message_timeout`` (the client batches acks) is not redelivered."""
+    client.create_subscription_to_all("g", message_timeout=0.1)
+    write(client, "a", "Late", "Never")
+    subscription = consume(client)
+    received = Received(subscription)
+    late, never = received.take(2)
+    delivered = time.monotonic()
+    time.sleep(0.3)
+    subscription.ack(late)
+    (again,) = received.take(1, timeout=3)
+    assert (again.id, again.retry_count) == (never.id, 1)
+    assert time.monotonic() - delivered >= 0.5  # the next tick, not the next 50 ms
+    subscription.ack(again)
+    assert received.nothing_more(0.3)
+    subscription.stop()
+
+
+def test_an_unknown_consumer_strategy_is_an_internal_error(client: KurrentDBClient) -> None:
+    with pytest.raises(InternalError):
+        client.create_subscription_to_all("g", consumer_strategy="Nearest")  # type: ignore[arg-type]
+    assert client.list_subscriptions() == []
+    client.create_subscription_to_all("g", consumer_strategy="PinnedByCorrelation")
+    assert client.get_subscription_info("g").consumer_strategy == "PinnedByCorrelation"
+
+
+@pytest.mark.parametrize(("history", "batch"), [(20, 20), (10, 20)])
+def test_a_history_buffer_not_above_the_read_batch_is_an_internal_error(
+    client: KurrentDBClient, history: int, batch: int
+) -> None:
+    with pytest.raises(InternalError):
+        client.create_subscription_to_all("g", history_buffer_size=history, read_batch_size=batch)
+    assert client.list_subscriptions() == []
+    client.create_subscription_to_all("g", history_buffer_size=21, read_batch_size=20)
+    with pytest.raises(InternalError):
+        client.update_subscription_to_all("g", history_buffer_size=history, read_batch_size=batch)
+
+
+def test_an_unfiltered_all_group_skips_system_streams_and_its_parked_messages(
+    client: KurrentDBClient,
+) -> None:
+    client.create_subscription_to_all("g", filter_exclude=())
+    write(client, "a", "A1")
+    subscription = consume(client)
+    received = Received(subscription)
+    (a1,) = received.take(1)
+    subscription.nack(a1, "park")
+    assert_parked(client, ["A1"])
+    client.set_stream_metadata("a", metadata={"x": 1})
+    write(client, "$system", "S1")
+    write(client, "a", "A2")
+    (a2,) = received.take(1)
+    assert a2.type == "A2"
+    subscription.ack(a2)
+    assert received.nothing_more()
+    subscription.stop()

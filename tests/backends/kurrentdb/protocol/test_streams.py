@@ -11,6 +11,8 @@ import pytest
 from kurrentdbclient import KurrentDBClient, NewEvent, RecordedEvent, StreamState
 from kurrentdbclient.exceptions import (
     FailedPreconditionError,
+    GrpcError,
+    MaximumAppendSizeExceededError,
     NotFoundError,
     StreamIsDeletedError,
     WrongCurrentVersionError,
@@ -379,8 +381,19 @@ def test_deleting_a_missing_stream_is_not_found(
 ) -> None:
     with pytest.raises(NotFoundError):
         client.delete_stream("missing", current_version=expected)
-    with pytest.raises(NotFoundError):
-        client.tombstone_stream("missing", current_version=expected)
+    if expected != StreamState.ANY:
+        with pytest.raises(NotFoundError):
+            client.tombstone_stream("missing", current_version=expected)
+
+
+def test_tombstoning_a_never_written_stream_with_any_deletes_it_for_good(
+    client: KurrentDBClient,
+) -> None:
+    client.tombstone_stream("missing", current_version=StreamState.ANY)
+    with pytest.raises(StreamIsDeletedError):
+        client.append_to_stream("missing", current_version=StreamState.ANY, events=[event()])
+    with pytest.raises(StreamIsDeletedError):
+        client.get_stream("missing")
 
 
 def test_deleting_at_a_wrong_revision_is_refused(client: KurrentDBClient) -> None:
@@ -411,8 +424,31 @@ def test_tombstoned_streams_are_gone_for_good(client: KurrentDBClient) -> None:
         client.tombstone_stream("s", current_version=StreamState.ANY)
     with pytest.raises(StreamIsDeletedError):
         client.get_stream_metadata("s")
-    with pytest.raises(FailedPreconditionError, match="is deleted"):  # Append RPC again
-        client.set_stream_metadata("s", metadata={})
+
+
+def test_metadata_of_a_tombstoned_stream_can_still_be_set(client: KurrentDBClient) -> None:
+    client.append_to_stream("s", current_version=StreamState.NO_STREAM, events=[event()])
+    client.tombstone_stream("s", current_version=0)
+    client.set_stream_metadata("s", metadata={"$maxCount": 5})
+    client.set_stream_metadata("s", metadata={"$maxCount": 6}, current_version=0)
+    with pytest.raises(StreamIsDeletedError):
+        client.append_to_stream("s", current_version=StreamState.ANY, events=[event()])
+
+
+def test_an_append_beyond_the_max_append_size_is_refused_whole(client: KurrentDBClient) -> None:
+    """KurrentDB's ``MaxAppendSize`` (1,048,576 bytes by default) bounds one append, however
+    many events it holds; nothing of a refused append is written."""
+    half = NewEvent(type="Big", data=b"x" * 600_000)
+    with pytest.raises(MaximumAppendSizeExceededError, match="1048576"):
+        client.append_to_stream("s", current_version=StreamState.ANY, events=[half, half])
+    with pytest.raises(GrpcError, match="Maximum Append Size of 1048576 Exceeded"):
+        client.append_to_stream(
+            "s", current_version=StreamState.ANY, events=NewEvent(type="Big", data=b"x" * 2**20)
+        )
+    with pytest.raises(NotFoundError):
+        client.get_stream("s")
+    client.append_to_stream("s", current_version=StreamState.NO_STREAM, events=[half])
+    assert len(client.get_stream("s")) == 1
 
 
 # -- metadata and links ----------------------------------------------------------------------
