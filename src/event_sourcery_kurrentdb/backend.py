@@ -18,7 +18,6 @@ from event_sourcery._store.container import Container, not_configured, singleton
 from event_sourcery._store.outbox import no_filter
 from event_sourcery_kurrentdb.event_store import KurrentDBStorageStrategy
 from event_sourcery_kurrentdb.outbox import KurrentDBOutboxStorageStrategy
-from event_sourcery_kurrentdb.stream import check_tenant
 from event_sourcery_kurrentdb.subscription import KurrentDBSubscriptionStrategy
 
 
@@ -40,7 +39,8 @@ class KurrentDBBackend(Backend):
     """Event store on a KurrentDB server through the official ``kurrentdbclient``.
 
     Not transactional: each append is atomic on its own and there are no in-transaction
-    listeners.
+    listeners. A tenant id a stream name cannot hold (a ``-``, or what UTF-8 cannot encode)
+    raises ``IllegalTenantId`` at the first operation, as on the other backends.
     """
 
     UNCONFIGURED_MESSAGE = "Configure backend with `.configure(kurrentdb_client, config)`"
@@ -57,12 +57,6 @@ class KurrentDBBackend(Backend):
         self[StorageStrategy] = _storage_strategy
         self[SubscriptionStrategy] = lambda c: KurrentDBSubscriptionStrategy(c[KurrentDBClient])
         return self
-
-    def in_tenant_mode(self, tenant_id: TenantId) -> Self:
-        """A copy acting as ``tenant_id``; ``IllegalTenantId`` if a stream name cannot hold it."""
-        copy = super().in_tenant_mode(tenant_id)
-        check_tenant(tenant_id)
-        return copy
 
     def with_outbox(self, filterer: OutboxFiltererStrategy = no_filter) -> Self:
         """Publish appended events that ``filterer`` accepts (no request is sent now)."""

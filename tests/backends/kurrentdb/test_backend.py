@@ -331,9 +331,22 @@ def test_streams_written_by_the_existing_library_load(
 # --- names that cannot be encoded ---------------------------------------------------------------
 
 
-def test_tenant_with_a_dash_is_refused_by_in_tenant_mode(backend: Backend) -> None:
+@pytest.mark.parametrize("tenant", ["acme-eu", "\udfff"], ids=["dash", "surrogate"])
+def test_a_tenant_kurrentdb_cannot_store_is_refused_at_the_first_operation(
+    backend: Backend, tenant: str
+) -> None:
+    """Like the other backends: ``in_tenant_mode`` accepts it, every operation refuses it
+    before anything is sent."""
+    position = backend.event_store.position
+    store = backend.in_tenant_mode(tenant).event_store
+    stream_id = StreamId()
     with pytest.raises(IllegalTenantId):
-        backend.in_tenant_mode("acme-eu")
+        store.append(Booked(seat="x"), stream_id=stream_id)
+    with pytest.raises(IllegalTenantId):
+        store.load_stream(stream_id)
+    with pytest.raises(IllegalTenantId):
+        store.delete_stream(stream_id)
+    assert backend.event_store.position == position
 
 
 def test_category_with_a_dash_is_refused_before_anything_is_written(backend: Backend) -> None:
