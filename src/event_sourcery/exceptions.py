@@ -204,6 +204,34 @@ class DuplicatedEvent(Exception):
     """An event type, or its name, is already registered."""
 
 
+class EncryptedFieldsUndiscoverable(PrivacyError, TypeError):
+    """The type hints of an event, or of a model or dataclass it holds, cannot be resolved.
+
+    Such a type might hide an ``Encrypted`` field (a function-local alias or class named in a
+    string annotation), so it is refused rather than stored with nothing encrypted. The rule:
+    every class the discovery walks into (the event, its nested models and dataclasses) must have
+    resolvable hints, marker or not; pydantic needs them too, so ordinary events are unaffected.
+    Raised at registration, at the latest on the first append. ``model`` is the class whose hints
+    failed, ``path`` the dotted field path it sits at (``""`` for the event itself).
+    """
+
+    def __init__(self, model: type, path: str = "", reason: str = "") -> None:
+        super().__init__(model, path, reason)
+        self.model = model
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        name = getattr(self.model, "__qualname__", repr(self.model))
+        where = f" (at field {self.path!r})" if self.path else ""
+        because = f": {self.reason}" if self.reason else ""
+        return (
+            f"Cannot resolve the type hints of {name}{where}{because}; an Encrypted field "
+            "there could not be found and would be stored in plaintext. Define the names its "
+            "annotations use at module level (or drop 'from __future__ import annotations')"
+        )
+
+
 class EventNameInherited(DuplicatedEvent, KeyError):
     """An event class inherits ``__event_name__`` from a parent, so the two would collide."""
 

@@ -2,6 +2,7 @@
 
 try:
     from event_sourcery_kurrentdb.backend import KurrentDBBackend, KurrentDBConfig
+    from event_sourcery_kurrentdb.errors import AppendTooLarge
     from event_sourcery_kurrentdb.event_store import KurrentDBStorageStrategy
 except ModuleNotFoundError as error:  # the kurrentdb extra is not installed
     from event_sourcery._core.extras import extra_missing
@@ -11,4 +12,4 @@ except ModuleNotFoundError as error:  # the kurrentdb extra is not installed
         raise
     raise replacement from error
 
-__all__ = ["KurrentDBBackend", "KurrentDBConfig", "KurrentDBStorageStrategy"]
+__all__ = ["AppendTooLarge", "KurrentDBBackend", "KurrentDBConfig", "KurrentDBStorageStrategy"]

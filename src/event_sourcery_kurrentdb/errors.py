@@ -8,19 +8,36 @@ from contextlib import contextmanager
 from kurrentdbclient.exceptions import (
     AbortedByServerError,
     DeadlineExceededError,
+    MaximumAppendSizeExceededError,
     ServiceUnavailableError,
     WrongCurrentVersionError,
 )
 
-from event_sourcery.exceptions import BackendUnavailable, ConcurrentStreamWriteError
+from event_sourcery.exceptions import (
+    BackendUnavailable,
+    ConcurrentStreamWriteError,
+    EventStoreException,
+)
+
+
+class AppendTooLarge(EventStoreException, ValueError):
+    """One append (all its events together) is larger than the server's ``MaxAppendSize``
+    (1,048,576 bytes by default). Nothing was written; an append is atomic, so it is not split:
+    append fewer or smaller events at a time, or raise the server's limit."""
 
 
 @contextmanager
 def translated_errors() -> Iterator[None]:
-    """Map a failed revision check to ``ConcurrentStreamWriteError`` and an unreachable, too
-    slow or aborting server to ``BackendUnavailable``; anything else propagates unchanged."""
+    """Map a failed revision check to ``ConcurrentStreamWriteError``, an append beyond the
+    server's maximum size to ``AppendTooLarge`` and an unreachable, too slow or aborting server
+    to ``BackendUnavailable``; anything else propagates unchanged."""
     try:
         yield
+    except MaximumAppendSizeExceededError as error:
+        raise AppendTooLarge(
+            f"The append is larger than KurrentDB's MaxAppendSize ({error}); nothing was "
+            "written. Append fewer or smaller events at a time, or raise the server's limit"
+        ) from error
     except WrongCurrentVersionError as error:
         raise ConcurrentStreamWriteError(f"A concurrent write won: {error}") from error
     except (ServiceUnavailableError, DeadlineExceededError, AbortedByServerError) as error:

@@ -22,7 +22,12 @@ from event_sourcery.encryption import (
     generate_key,
 )
 from event_sourcery.event import EventRegistry, RawEvent
-from event_sourcery.exceptions import AmbiguousDataSubject, KeyNotFoundError, NoSubjectIdFound
+from event_sourcery.exceptions import (
+    AmbiguousDataSubject,
+    EncryptedFieldsUndiscoverable,
+    KeyNotFoundError,
+    NoSubjectIdFound,
+)
 from event_sourcery.interfaces import StorageStrategy, SubscriptionStrategy
 from tests.contract.backends import BackendFactory, Capability
 
@@ -297,6 +302,32 @@ def test_plaintext_of_encrypted_fields_never_reaches_storage(
         assert [plain for plain in ("Gdansk", "Visa", "retail") if plain not in text] == []
         leaked = [plain for plain in PLAINTEXTS if plain in text]
         assert leaked == []
+
+
+def test_an_encrypted_field_behind_an_unresolvable_annotation_is_never_stored_in_plaintext(
+    factory: BackendFactory, encrypted: Backend, store: EventStore
+) -> None:
+    Secret = Annotated[str, Encrypted(mask_value="[pin]")]  # named by a string
+
+    @dataclass
+    class Pin:
+        digits: Secret
+
+    class PinSet(Event):
+        customer_id: Annotated[str, DataSubject]
+        pin: Pin
+
+    store_key(encrypted, "c9")
+    stream_id = StreamId()
+    with pytest.raises(EncryptedFieldsUndiscoverable):
+        store.append(
+            PinSet(customer_id="c9", pin=Pin(digits="pin-9876-secret")), stream_id=stream_id
+        )
+    factory.rollback(encrypted)
+
+    raws = encrypted[StorageStrategy].fetch_events(stream_id)
+    assert "pin-9876-secret" not in stored_text(raws)
+    assert raws == []
 
 
 # --- subjects ---------------------------------------------------------------------------------

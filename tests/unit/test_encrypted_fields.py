@@ -10,7 +10,11 @@ from pydantic import BaseModel
 
 from event_sourcery._core.encrypted_fields import EncryptedField, privacy_layout
 from event_sourcery.encryption import DataSubject, Encrypted
-from event_sourcery.exceptions import AmbiguousDataSubject, PrivacyError
+from event_sourcery.exceptions import (
+    AmbiguousDataSubject,
+    EncryptedFieldsUndiscoverable,
+    PrivacyError,
+)
 
 SECRET = Encrypted(mask_value="?")
 
@@ -140,12 +144,74 @@ def test_dataclass_top_level_fields_and_subjects_are_found() -> None:
     assert [f.dotted for f in layout.fields] == ["secret"]
 
 
-def test_a_dataclass_with_unresolvable_annotations_has_nothing_to_discover() -> None:
+def test_a_dataclass_with_unresolvable_annotations_cannot_be_discovered() -> None:
     @dataclass
     class Broken:
         x: UndefinedName  # type: ignore[name-defined]  # noqa: F821
 
-    assert privacy_layout(Broken).fields == ()
+    with pytest.raises(EncryptedFieldsUndiscoverable) as caught:
+        privacy_layout(Broken)
+
+    assert isinstance(caught.value, PrivacyError)
+    assert isinstance(caught.value, TypeError)
+    assert caught.value.model is Broken
+    assert "Broken" in str(caught.value)
+    assert "UndefinedName" in str(caught.value)
+
+
+def _event_with_a_local_encrypted_alias() -> tuple[type[BaseModel], type]:
+    Secret = Annotated[str, Encrypted(mask_value="?")]  # only a string annotation
+
+    @dataclass
+    class LocalCard:
+        number: Secret
+
+    class Paid(BaseModel):
+        card: LocalCard
+
+    return Paid, LocalCard
+
+
+def test_a_nested_dataclass_naming_a_local_alias_is_never_taken_as_plain() -> None:
+    paid, card = _event_with_a_local_encrypted_alias()
+
+    with pytest.raises(EncryptedFieldsUndiscoverable) as caught:
+        privacy_layout(paid)
+
+    assert caught.value.model is card
+    assert "card" in str(caught.value)
+
+
+def test_a_model_whose_forward_reference_is_unresolved_cannot_be_discovered() -> None:
+    class Pending(BaseModel):
+        later: NotYetDefined  # type: ignore[name-defined]  # noqa: F821
+
+    with pytest.raises(EncryptedFieldsUndiscoverable):
+        privacy_layout(Pending)
+
+
+def test_a_model_whose_forward_reference_resolves_later_is_rebuilt() -> None:
+    assert set(paths(Later)) == {"leaf.code"}
+
+
+class Later(BaseModel):
+    leaf: LaterLeaf
+
+
+class LaterLeaf(BaseModel):
+    code: Annotated[str, SECRET]
+
+
+def test_resolvable_nested_dataclasses_without_markers_are_plain() -> None:
+    @dataclass
+    class Plain:
+        x: int
+        y: list[str]
+
+    class Model(BaseModel):
+        plain: Plain
+
+    assert privacy_layout(Model).fields == ()
 
 
 def test_types_that_are_neither_models_nor_dataclasses_have_no_fields() -> None:

@@ -38,6 +38,7 @@ ADDITIONS = [
     (ex.InvalidTimelimit, (ex.EventStoreException, ValueError)),
     (ex.MissingStartPosition, (ex.EventStoreException, TypeError)),
     (ex.DecryptionFailed, (ex.PrivacyError,)),
+    (ex.EncryptedFieldsUndiscoverable, (ex.PrivacyError, TypeError)),
     (ex.AmbiguousDataSubject, (ex.PrivacyError, TypeError)),
     (ex.EventNameInherited, (ex.DuplicatedEvent, KeyError)),
     (ex.IllegalStreamName, (ex.EventStoreException, ValueError)),
@@ -162,3 +163,15 @@ def test_models_not_configured_reads_as_its_message_and_survives_pickling() -> N
     assert str(error) == "call configure_models(Base)"
     assert type(copied) is ex.ModelsNotConfigured
     assert copied.args == error.args
+
+
+def test_encrypted_fields_undiscoverable_names_the_class_the_field_and_the_cause() -> None:
+    error = ex.EncryptedFieldsUndiscoverable(int, "card", "NameError: name 'Secret' is not defined")
+
+    assert (error.model, error.path) == (int, "card")
+    assert "int" in str(error)
+    assert "'card'" in str(error)
+    assert "Secret" in str(error)
+    assert "plaintext" in str(error)
+    copied = pickle.loads(pickle.dumps(error))
+    assert (copied.model, copied.path, copied.reason) == (error.model, error.path, error.reason)

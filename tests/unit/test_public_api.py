@@ -67,6 +67,7 @@ PUBLIC = {
         "PrivacyError",
         "KeyNotFoundError",
         "NoSubjectIdFound",
+        "EncryptedFieldsUndiscoverable",
         "NoProviderConfigured",
     ],
     "event_sourcery.interfaces": [

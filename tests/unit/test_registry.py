@@ -6,6 +6,7 @@ collide on purpose carry a ``unit-tests.registry.`` prefix no other test uses.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import pytest
@@ -18,6 +19,7 @@ from event_sourcery.exceptions import (
     AmbiguousDataSubject,
     ClassModuleUnavailable,
     DuplicatedEvent,
+    EncryptedFieldsUndiscoverable,
     EventNameInherited,
     UnknownEventName,
     UnregisteredEventType,
@@ -340,6 +342,24 @@ def test_a_model_with_two_data_subjects_cannot_be_registered() -> None:
     with pytest.raises(AmbiguousDataSubject):
         registry.add(TwoSubjects)
     assert TwoSubjects not in registry
+
+
+def test_an_event_whose_encrypted_fields_cannot_be_discovered_is_not_registered() -> None:
+    registry = EventRegistry()
+    Secret = Annotated[str, Encrypted(mask_value="?")]  # named by a string
+
+    @dataclass
+    class HiddenCard:
+        number: Secret
+
+    class PaidWithHiddenCard(Event):
+        card: HiddenCard
+
+    with pytest.raises(EncryptedFieldsUndiscoverable):
+        registry.add(PaidWithHiddenCard)
+    assert PaidWithHiddenCard not in registry
+    with pytest.raises(EncryptedFieldsUndiscoverable):
+        registry.name_for_type(PaidWithHiddenCard)
 
 
 # --------------------------------------------------------------------------- privacy metadata

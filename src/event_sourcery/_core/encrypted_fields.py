@@ -7,11 +7,11 @@ import types
 from collections import abc
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, ForwardRef, Union, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel
 
-from event_sourcery.exceptions import AmbiguousDataSubject
+from event_sourcery.exceptions import AmbiguousDataSubject, EncryptedFieldsUndiscoverable
 
 LIST_ITEMS = "[]"
 """Path segment meaning "every item of this list"."""
@@ -80,7 +80,7 @@ def privacy_layout(model: type) -> PrivacyLayout:
 def _encrypted_fields(
     model: type, prefix: tuple[str, ...], seen: frozenset[type]
 ) -> Iterator[EncryptedField]:
-    for name, annotation, metadata in _fields_of(model):
+    for name, annotation, metadata in _fields_of(model, prefix):
         marker = next((m for m in metadata if isinstance(m, Encrypted)), None)
         if marker is not None:
             yield EncryptedField(
@@ -92,20 +92,41 @@ def _encrypted_fields(
             yield from _encrypted_fields(nested, path, seen | {model})
 
 
-def _fields_of(model: type) -> Iterator[tuple[str, Any, tuple[Any, ...]]]:
-    """(name, bare annotation, Annotated metadata) of each data field of a model or dataclass."""
+def _fields_of(
+    model: type, path: tuple[str, ...] = ()
+) -> Iterator[tuple[str, Any, tuple[Any, ...]]]:
+    """(name, bare annotation, Annotated metadata) of each data field of a model or dataclass.
+
+    ``EncryptedFieldsUndiscoverable`` when the hints cannot be resolved: an unresolved hint could
+    hide an ``Encrypted`` marker, and missing one would store its value in plaintext.
+    """
     if isinstance(model, type) and issubclass(model, BaseModel):
+        if not model.__pydantic_complete__ and not _rebuild(model):
+            raise EncryptedFieldsUndiscoverable(
+                model, ".".join(path), "pydantic could not resolve its annotations"
+            )
         for name, info in model.model_fields.items():
+            if isinstance(info.annotation, (str, ForwardRef)):
+                raise EncryptedFieldsUndiscoverable(
+                    model, ".".join((*path, name)), f"unresolved {info.annotation!r}"
+                )
             yield name, info.annotation, tuple(info.metadata)
         return
     if dataclasses.is_dataclass(model):
         try:
             hints = get_type_hints(model, include_extras=True)
-        except Exception:  # unresolvable forward references: nothing to discover
-            return
+        except Exception as error:
+            raise EncryptedFieldsUndiscoverable(
+                model, ".".join(path), f"{type(error).__name__}: {error}"
+            ) from error
         for f in dataclasses.fields(model):
             bare, metadata = _split_annotated(hints.get(f.name, Any))
             yield f.name, bare, metadata
+
+
+def _rebuild(model: type[BaseModel]) -> bool:
+    """Let pydantic resolve forward references defined since the class (its own namespaces)."""
+    return bool(model.model_rebuild(raise_errors=False))
 
 
 def _split_annotated(annotation: Any) -> tuple[Any, tuple[Any, ...]]:

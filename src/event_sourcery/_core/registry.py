@@ -18,6 +18,7 @@ from event_sourcery._core.records import Event, event_class_generation
 from event_sourcery.exceptions import (
     ClassModuleUnavailable,
     DuplicatedEvent,
+    EncryptedFieldsUndiscoverable,
     EventNameInherited,
     UnknownEventName,
     UnregisteredEventType,
@@ -150,6 +151,7 @@ class EventRegistry:
         if generation == self._scanned_generation:
             return
         with self._lock:
+            complete = True
             for cls in _all_subclasses(Event):
                 if cls in self._types_to_names:
                     continue
@@ -157,9 +159,12 @@ class EventRegistry:
                     if event_name(cls) in self._names_to_types:
                         continue
                     self.add(cls)
+                except EncryptedFieldsUndiscoverable:
+                    complete = False  # its forward references may resolve later: retry then
                 except Exception:
                     continue
-            self._scanned_generation = generation
+            if complete:
+                self._scanned_generation = generation
 
     @staticmethod
     def _inherited_message(event: type, owner: type, name: str) -> str:

@@ -24,7 +24,7 @@ from event_sourcery.exceptions import (
     IllegalTenantId,
 )
 from event_sourcery.interfaces import StorageStrategy
-from event_sourcery_kurrentdb import KurrentDBBackend, KurrentDBConfig
+from event_sourcery_kurrentdb import AppendTooLarge, KurrentDBBackend, KurrentDBConfig
 from event_sourcery_kurrentdb.stream import Name
 
 pytestmark = pytest.mark.kurrentdb
@@ -413,3 +413,22 @@ def test_rejected_messages_are_acknowledged_not_redelivered(backend: Backend) ->
 
     assert seen == ["kdb.tests.Booked"]
     assert backend.outbox.dead_letters() == []
+
+
+# --- KurrentDB's maximum append size ---------------------------------------------------------
+
+
+def test_an_append_beyond_the_servers_max_append_size_raises_append_too_large(
+    backend: Backend,
+) -> None:
+    """One append is atomic, so it is not split: the library says what the server refused
+    (``MaxAppendSize``, 1,048,576 bytes by default) and nothing is written."""
+    store = backend.event_store
+    stream_id = StreamId()
+    big = Booked(seat="x" * 600_000)
+    with pytest.raises(AppendTooLarge, match="MaxAppendSize") as caught:
+        store.append(big, big, stream_id=stream_id)
+    assert isinstance(caught.value, ValueError)
+    assert store.load_stream(stream_id) == []
+    store.append(big, stream_id=stream_id)
+    assert len(store.load_stream(stream_id)) == 1
