@@ -183,27 +183,6 @@ class AmbiguousDataSubject(PrivacyError, TypeError):
     """An event type marks more than one field as its ``DataSubject``."""
 
 
-@dataclass
-class ConflictingContextComponent(EventStoreException, ValueError):
-    """Two context enrichers add components under the same wire name."""
-
-    name: str
-
-    def __post_init__(self) -> None:
-        super().__init__(self.name)
-
-    def __str__(self) -> str:
-        return f"Two context enrichers add a component named {self.name!r}"
-
-
-class ClassModuleUnavailable(Exception):
-    """The module of an event class cannot be determined, so it has no default name."""
-
-
-class DuplicatedEvent(Exception):
-    """An event type, or its name, is already registered."""
-
-
 class EncryptedFieldsUndiscoverable(PrivacyError, TypeError):
     """The type hints of an event, or of a model or dataclass it holds, cannot be resolved.
 
@@ -230,6 +209,27 @@ class EncryptedFieldsUndiscoverable(PrivacyError, TypeError):
             "there could not be found and would be stored in plaintext. Define the names its "
             "annotations use at module level (or drop 'from __future__ import annotations')"
         )
+
+
+@dataclass
+class ConflictingContextComponent(EventStoreException, ValueError):
+    """Two context enrichers add components under the same wire name."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        super().__init__(self.name)
+
+    def __str__(self) -> str:
+        return f"Two context enrichers add a component named {self.name!r}"
+
+
+class ClassModuleUnavailable(Exception):
+    """The module of an event class cannot be determined, so it has no default name."""
+
+
+class DuplicatedEvent(Exception):
+    """An event type, or its name, is already registered."""
 
 
 class EventNameInherited(DuplicatedEvent, KeyError):
