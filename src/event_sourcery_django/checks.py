@@ -19,12 +19,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import django
 from django.apps import AppConfig, apps
+from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.executor import MigrationExecutor
+
+from event_sourcery_django.write_lock import begins_with_write_lock
 
 APP_LABEL = "event_sourcery_django"
 
@@ -33,6 +37,14 @@ W001 = f"{APP_LABEL}.W001"
 
 W002 = f"{APP_LABEL}.W002"
 """Id of the warning about the app missing from ``INSTALLED_APPS``."""
+
+W003 = f"{APP_LABEL}.W003"
+"""Id of the warning about a SQLite database whose transactions begin without the write lock."""
+
+IMMEDIATE_HINT = (
+    'Add "OPTIONS": {"transaction_mode": "IMMEDIATE"} to its DATABASES entry '
+    "(see the Django recipe of Event Sourcery)."
+)
 
 NOT_INSTALLED = f"{APP_LABEL!r} is not in INSTALLED_APPS: the Django backend has no tables."
 NOT_INSTALLED_HINT = (
@@ -44,6 +56,7 @@ def register() -> None:
     """Register the app's checks (called by the app's ``ready``; registering twice is harmless)."""
     checks.register(check_migrations_applied, checks.Tags.database)
     checks.register(check_app_installed)
+    checks.register(check_sqlite_transaction_mode)
 
 
 def ensure_installed() -> None:
@@ -94,6 +107,38 @@ def check_migrations_applied(
                     id=W001,
                 )
             )
+    return messages
+
+
+def check_sqlite_transaction_mode(
+    app_configs: Sequence[AppConfig] | None = None,
+    databases_settings: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> list[checks.CheckMessage]:
+    """Warn about every SQLite database of the app whose transactions begin deferred (5.1+).
+
+    ``databases_settings`` defaults to ``settings.DATABASES``.
+    """
+    if django.VERSION < (5, 1):  # no transaction_mode: the backend takes the lock itself
+        return []
+    if app_configs is not None and not any(config.label == APP_LABEL for config in app_configs):
+        return []
+    models = list(apps.get_app_config(APP_LABEL).get_models())
+    messages: list[checks.CheckMessage] = []
+    for alias, database in (databases_settings or settings.DATABASES).items():
+        if "sqlite" not in str(database.get("ENGINE", "")) or begins_with_write_lock(database):
+            continue
+        if not any(router.allow_migrate_model(alias, model) for model in models):
+            continue
+        messages.append(
+            checks.Warning(
+                f"SQLite database {alias!r} begins transactions without the write lock: a "
+                'transaction that reads before it writes fails at once with "database is '
+                'locked" while another connection writes.',
+                hint=IMMEDIATE_HINT,
+                id=W003,
+            )
+        )
     return messages
 
 

@@ -36,6 +36,7 @@ from event_sourcery_django.models import (
 )
 from event_sourcery_django.ordering import database_key, final_order, writer_tx_id
 from event_sourcery_django.timestamps import from_db, to_db
+from event_sourcery_django.write_lock import take_write_lock
 
 Enqueue = Callable[[list[RecordedRaw]], None]
 Dispatch = Callable[..., None]
@@ -94,6 +95,7 @@ class DjangoStorageStrategy(StorageStrategy):
     ) -> None:
         check_storable(stream_id, self._tenant_id, events)
         with translated_errors(), transaction.atomic(using=self._using):
+            take_write_lock(self._using)  # SQLite: before the reads, or the write cannot wait
             stream, stored_id = self._prepare_stream(stream_id, versioning, events)
             tx_id = writer_tx_id(self._using)
             rows = Event.objects.using(self._using).bulk_create(

@@ -19,6 +19,7 @@ from event_sourcery._core.strategies import OutboxStorageStrategy
 from event_sourcery_django.errors import translated_errors
 from event_sourcery_django.models import OutboxEntry as OutboxRow
 from event_sourcery_django.timestamps import from_db, to_db
+from event_sourcery_django.write_lock import take_write_lock
 
 Filterer = Callable[[RawEvent], bool]
 
@@ -51,6 +52,7 @@ class DjangoOutboxStorageStrategy(OutboxStorageStrategy):
 
     def outbox_entries(self, limit: int) -> Iterator[AbstractContextManager[RecordedRaw]]:
         with translated_errors(), transaction.atomic(using=self._using):
+            take_write_lock(self._using)  # SQLite has no SKIP LOCKED: one relay at a time
             now = to_db(utc_now())
             rows = list(
                 OutboxRow.objects.using(self._using)

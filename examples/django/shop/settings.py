@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE_VARIABLE = "EVENT_SOURCERY_EXAMPLE_DB"
 
@@ -32,7 +34,10 @@ def database(value: str) -> dict[str, Any]:
             "USER": unquote(url.username or "postgres"),
             "PASSWORD": unquote(url.password or ""),
         }
-    return {"ENGINE": "django.db.backends.sqlite3", "NAME": value}
+    # Django 5.1+: every transaction takes SQLite's write lock at BEGIN, so concurrent requests
+    # wait for each other instead of failing with "database is locked" (check W003)
+    options = {"transaction_mode": "IMMEDIATE"} if django.VERSION >= (5, 1) else {}
+    return {"ENGINE": "django.db.backends.sqlite3", "NAME": value, "OPTIONS": options}
 
 
 SECRET_KEY = "example-only-not-secret"

@@ -3,7 +3,8 @@
 Only this directory imports Django. Importing this module configures the settings
 (``settings.py`` plus the databases below) and runs ``django.setup()``, once. Database aliases:
 
-* ``default``: a SQLite file in a fresh temporary directory;
+* ``default``: a SQLite file in a fresh temporary directory, whose transactions take the write
+  lock at BEGIN (``transaction_mode="IMMEDIATE"``, Django 5.1+);
 * ``postgresql``: the ``es_django`` database on the PostgreSQL server of
   ``EVENT_SOURCERY_POSTGRES_URL`` (default: the machine's server on loopback), dropped and
   created once per test session when a test first needs it. An absent server skips its tests
@@ -59,6 +60,12 @@ def _postgres_settings() -> dict[str, Any]:
     }
 
 
+SQLITE_OPTIONS: dict[str, Any] = (
+    {"transaction_mode": "IMMEDIATE"} if django.VERSION >= (5, 1) else {}
+)
+"""Every transaction takes SQLite's write lock at BEGIN (Django 5.1+; W003 checks it)."""
+
+
 def _configure() -> None:
     if settings.configured:
         return
@@ -70,11 +77,13 @@ def _configure() -> None:
             "default": {
                 "ENGINE": "django.db.backends.sqlite3",
                 "NAME": str(scratch / "events.sqlite3"),
+                "OPTIONS": dict(SQLITE_OPTIONS),
             },
             POSTGRES_ALIAS: _postgres_settings(),
             UNREACHABLE_ALIAS: {
                 "ENGINE": "django.db.backends.sqlite3",
                 "NAME": str(scratch / "missing" / "events.sqlite3"),
+                "OPTIONS": dict(SQLITE_OPTIONS),
             },
         },
     )
