@@ -143,6 +143,27 @@ class UnregisteredEventType(EventStoreException, KeyError):
         return f"{message}: {self.reason}" if self.reason else message
 
 
+class InvalidEventData(EventStoreException, ValueError):
+    """An event no backend can store exactly: NUL characters, lone surrogates or NaN/Infinity in
+    its data or context, or an envelope without a uuid or a ``datetime`` ``created_at``."""
+
+
+class DuplicateEventUuid(EventStoreException, ValueError):
+    """An event uuid used twice in one append, or already stored (in this or another stream).
+
+    Not a ``ConcurrentStreamWriteError``: retrying the same events cannot succeed.
+    """
+
+
+class VersionOutOfRange(EventStoreException, ValueError):
+    """A version (or ``expected_version``) outside what every backend stores: -2**31..2**31-1."""
+
+
+class NotAStreamId(EventStoreException, TypeError, AttributeError):
+    """``stream_id`` is not a ``StreamId`` (e.g. ``None`` or a string); also an
+    ``AttributeError``, what was leaked before."""
+
+
 class InvalidTimelimit(EventStoreException, ValueError):
     """A subscription time limit below 100 milliseconds."""
 

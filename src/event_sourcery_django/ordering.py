@@ -53,8 +53,12 @@ def final_order(using: str) -> tuple[str, list[Q], int | None]:
 
 
 def after(key: str, cursor: tuple[int, int]) -> Q:
-    """Rows after ``cursor`` = (key value, id) in (key, id) order."""
+    """Rows after ``cursor`` = (key value, id) in (key, id) order.
+
+    Written ``key >= v AND (key > v OR id > r)``: the leading ``key >= v`` lets the planner
+    start an index range on (key, id) at the cursor (a bare OR scans the index from its start).
+    """
     value, row_id = cursor
     if key == "id":
         return Q(id__gt=row_id)
-    return Q(**{f"{key}__gt": value}) | Q(**{key: value, "id__gt": row_id})
+    return Q(**{f"{key}__gte": value}) & (Q(**{f"{key}__gt": value}) | Q(id__gt=row_id))
