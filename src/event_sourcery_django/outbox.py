@@ -2,7 +2,9 @@
 
 A run claims its entries with ``select_for_update(skip_locked=True)`` inside
 ``transaction.atomic`` — its own transaction in autocommit mode, a savepoint inside the caller's
-``atomic`` block — so it never needs the caller to open one and several relays can run.
+``atomic`` block — so it never needs the caller to open one and several relays can run. SQLite
+has no ``SKIP LOCKED``: a run takes the write lock first, so relays take turns. Each publish runs
+in a savepoint, so a publisher whose own query fails costs an attempt, not the whole run.
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ class DjangoOutboxStorageStrategy(OutboxStorageStrategy):
     @contextmanager
     def _publishing(self, row: OutboxRow, published: list[int]) -> Iterator[RecordedRaw]:
         try:
-            yield record_from(row.data, row.stream_name, row.position)
+            with transaction.atomic(using=self._using):  # a failing publisher's queries undone
+                yield record_from(row.data, row.stream_name, row.position)
         except Exception as error:
             failed = self._policy.failed(row.tries_left, row.failures, error, utc_now())
             row.tries_left, row.failures = failed.attempts_left, failed.failures

@@ -183,3 +183,25 @@ def test_check_warns_about_a_sqlite_alias_without_immediate_transactions() -> No
 def test_the_test_settings_pass_the_check() -> None:
     assert [m for m in checks.run_checks() if m.id == W003] == []
     assert check_sqlite_transaction_mode(None) == []
+
+
+def test_a_publisher_whose_own_query_fails_costs_an_attempt_not_the_run(alias: str) -> None:
+    backend = DjangoBackend().configure(DjangoConfig(using=alias)).with_outbox()
+    for number in range(3):
+        backend.event_store.append(
+            Counted(writer=0, number=number), stream_id=StreamId(name=f"p-{number}")
+        )
+    published: list[int] = []
+
+    def publish(record: Recorded) -> None:
+        number = record.wrapped_event.event.number
+        if number == 1:  # the publisher's own query fails on the relay's connection
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SELECT * FROM no_such_table")
+        published.append(number)
+
+    backend.outbox.run(publish)
+
+    assert published == [0, 2]
+    [left] = OutboxRow.objects.using(alias).all()
+    assert (left.stream_name, left.failures) == ("p-1", 1)
