@@ -8,7 +8,11 @@ error the existing library leaked keeps working.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from event_sourcery._core.records import RecordedRaw
 
 
 class EventStoreException(Exception):
@@ -116,11 +120,21 @@ class MixedEventKinds(EventStoreException, TypeError):
 
 
 class UnknownEventName(EventStoreException, KeyError):
-    """A stored event's type name is not registered (still a ``KeyError`` for compatibility)."""
+    """A stored event's type name is not registered (still a ``KeyError`` for compatibility).
 
-    def __init__(self, name: str) -> None:
+    Read from a subscription, the outbox or a listener it carries the record's ``position`` and
+    the raw ``record`` (a ``RecordedRaw``), so a consumer can log it and go on: the same
+    subscription iterator continues after it, and ``start_from(error.position)`` skips exactly
+    it. Both are ``None`` where no record is at hand (e.g. ``load_stream``).
+    """
+
+    def __init__(
+        self, name: str, position: int | None = None, record: RecordedRaw | None = None
+    ) -> None:
         super().__init__(name)
         self.name = name
+        self.position = position
+        self.record = record
 
     def __str__(self) -> str:
         return (

@@ -10,6 +10,7 @@ from event_sourcery._core.encryption import Encryption
 from event_sourcery._core.records import RawEvent, Recorded, RecordedRaw, WrappedEvent
 from event_sourcery._core.registry import EventRegistry
 from event_sourcery._core.stream_id import StreamId
+from event_sourcery.exceptions import UnknownEventName
 
 
 class Serde:
@@ -50,8 +51,15 @@ class Serde:
         return [self.deserialize(event) for event in events]
 
     def deserialize_record(self, record: RecordedRaw) -> Recorded:
+        """The typed record; ``UnknownEventName`` carries the position and the raw record."""
+        try:
+            wrapped = self.deserialize(record.entry)
+        except UnknownEventName as error:
+            error.position = record.position
+            error.record = record
+            raise
         return Recorded(
-            wrapped_event=self.deserialize(record.entry),
+            wrapped_event=wrapped,
             stream_id=record.entry.stream_id,
             position=record.position,
             tenant_id=record.tenant_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -72,12 +73,10 @@ class SubscriptionBuilder(PositionPhase, FilterPhase):
         return self
 
     def build_iter(self, timelimit: Seconds | timedelta) -> Iterator[Recorded | None]:
-        batches = self._batches(1, timebox(timelimit))
-        return (self._serde.deserialize_record(b[0]) if b else None for b in batches)
+        return _Records(self._serde, self._batches(1, timebox(timelimit)))
 
     def build_batch(self, size: int, timelimit: Seconds | timedelta) -> Iterator[list[Recorded]]:
-        batches = self._batches(size, timebox(timelimit))
-        return ([self._serde.deserialize_record(r) for r in batch] for batch in batches)
+        return _Batches(self._serde, self._batches(size, timebox(timelimit)))
 
     def _batches(self, size: int, timelimit: timedelta) -> Iterator[list[RecordedRaw]]:
         start = self._require_start()
@@ -102,3 +101,45 @@ class SubscriptionBuilder(PositionPhase, FilterPhase):
                 "start_from(event_store.position or 0) reads only new events"
             )
         return self._start_from
+
+
+class _Batches(Iterator[list[Recorded]]):
+    """Deserialised batches; a record that cannot be read is raised alone, then skipped.
+
+    The records before it come first as a shorter batch; the next call raises its error
+    (``UnknownEventName`` with ``position`` and ``record``); the call after that goes on with the
+    records after it. Not a generator, so raising does not end the iteration.
+    """
+
+    def __init__(self, serde: Serde, raw_batches: Iterator[list[RecordedRaw]]) -> None:
+        self._serde = serde
+        self._raw_batches = raw_batches
+        self._pending: list[RecordedRaw] = []
+
+    def __next__(self) -> list[Recorded]:
+        if not self._pending:
+            self._pending = list(next(self._raw_batches))
+        records: list[Recorded] = []
+        while self._pending:
+            try:
+                records.append(self._serde.deserialize_record(self._pending[0]))
+            except Exception:
+                if records:
+                    return records
+                del self._pending[0]
+                raise
+            del self._pending[0]
+        return records
+
+
+class _Records(Iterator[Recorded | None]):
+    """``build_iter``: one record (or ``None`` on timeout) per call, over batches of one."""
+
+    def __init__(self, serde: Serde, raw_batches: Iterator[list[RecordedRaw]]) -> None:
+        self._batches = _Batches(serde, raw_batches)
+        self._ready: deque[Recorded] = deque()
+
+    def __next__(self) -> Recorded | None:
+        if not self._ready:
+            self._ready.extend(next(self._batches))
+        return self._ready.popleft() if self._ready else None
