@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from event_sourcery._store.notifications import NOTIFY_CHANNEL
+from event_sourcery_sqlalchemy.models.base import deleted_events_table
 
 
 def kind(connection: Connection) -> str:
@@ -128,7 +129,8 @@ def sequence_committed(connection: Connection, events: Table) -> None:
     InnoDB offers no exact horizon (``information_schema.innodb_trx`` is a cache refreshed every
     100 ms), so committed rows get their order after the fact: under a named lock, this takes
     the committed unnumbered rows (``FOR UPDATE SKIP LOCKED`` passes over rows of transactions
-    still open) and gives them the next numbers. A row numbered later always gets a higher
+    still open) and gives them the next numbers, above every number ever given (deleted
+    events keep theirs in ``<events>_deleted``). A row numbered later always gets a higher
     number, so readers of numbered rows never miss one. Writers never wait for the caller's
     commit of another writer. ``connection`` must be READ COMMITTED and outside a transaction.
     """
@@ -148,7 +150,18 @@ def sequence_committed(connection: Connection, events: Table) -> None:
             ).scalars()
         )
         if ids:
-            top = connection.execute(select(func.max(events.c.tx_id))).scalar() or 0
+            deleted = deleted_events_table(events)
+            top = (
+                connection.execute(
+                    select(
+                        func.greatest(
+                            func.coalesce(select(func.max(events.c.tx_id)).scalar_subquery(), 0),
+                            func.coalesce(select(func.max(deleted.c.tx_id)).scalar_subquery(), 0),
+                        )
+                    )
+                ).scalar()
+                or 0
+            )
             connection.execute(
                 update(events)
                 .where(events.c.id == bindparam("row_id"))

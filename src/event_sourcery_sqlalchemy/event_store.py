@@ -26,6 +26,7 @@ from event_sourcery.exceptions import (
 )
 from event_sourcery_sqlalchemy import dialects, wakeup
 from event_sourcery_sqlalchemy.errors import mapped_table, translated_errors
+from event_sourcery_sqlalchemy.models.base import deleted_events_table
 from event_sourcery_sqlalchemy.models_set import Models
 
 Enqueue = Callable[[Connection, list[RecordedRaw]], None]
@@ -291,7 +292,13 @@ class SqlAlchemyStorageStrategy(StorageStrategy):
             connection.execute(
                 delete(self._snapshots).where(self._snapshots.c.db_stream_id == stream.id)
             )
-            connection.execute(delete(self._events).where(self._events.c.db_stream_id == stream.id))
+            events = self._events
+            if dialects.order_mode(connection) != "id":  # keep the order keys (ADR 0006)
+                rows = select(events.c.id, events.c.tx_id).where(events.c.db_stream_id == stream.id)
+                connection.execute(
+                    insert(deleted_events_table(events)).from_select(["id", "tx_id"], rows)
+                )
+            connection.execute(delete(events).where(events.c.db_stream_id == stream.id))
             connection.execute(delete(self._streams).where(self._streams.c.id == stream.id))
 
     @property

@@ -32,7 +32,7 @@ from event_sourcery._store.polling import poll_batches
 from event_sourcery_sqlalchemy import dialects, wakeup
 from event_sourcery_sqlalchemy.errors import mapped_table, translated_errors
 from event_sourcery_sqlalchemy.event_store import raw_event, record_columns
-from event_sourcery_sqlalchemy.models.base import BaseEvent, BaseStream
+from event_sourcery_sqlalchemy.models.base import BaseEvent, BaseStream, deleted_events_table
 from event_sourcery_sqlalchemy.models.default import DefaultEvent, DefaultStream
 
 
@@ -160,8 +160,14 @@ class SqlEventSource:
         """The order key of a delivered position (looked up once per resume)."""
         events = self._events
         found = connection.execute(select(key).where(events.c.id == position)).first()
+        if found is None and key is not events.c.id:  # deleted: its key was kept
+            deleted = deleted_events_table(events)
+            found = connection.execute(
+                select(deleted.c.tx_id).where(deleted.c.id == position)
+            ).first()
         if found is None or found[0] is None:
-            # a deleted (or not yet ordered) event: resume after the newest key at or before it
+            # deleted before keys were kept (or not yet ordered): resume after the newest key
+            # at or before it
             found = connection.execute(
                 select(func.max(key)).where(events.c.id <= position, key.is_not(None))
             ).first()

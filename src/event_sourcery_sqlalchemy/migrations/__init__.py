@@ -9,6 +9,8 @@ your own versions directory, then ``alembic upgrade event_sourcery@head`` (or ``
   columns, snapshot names as long as event names, indexes for every query and, on MariaDB/MySQL,
   binary NO PAD collations, microsecond timestamps, ``LONGTEXT`` JSON and native UUIDs where
   available.
+* ``event_sourcery_0003`` adds ``event_sourcery_events_deleted``, the order keys of deleted
+  events (exact subscriptions across ``delete_stream``).
 
 The migrations cover the default table names only; custom models need migrations of their own
 (``alembic revision --autogenerate`` produces them).
@@ -30,7 +32,7 @@ VERSIONS_PATH = Path(__file__).resolve().parent / "versions"
 FIRST_REVISION = "event_sourcery_0001"
 """The revision of the existing library's schema (``alembic stamp`` it on such databases)."""
 
-HEAD_REVISION = "event_sourcery_0002"
+HEAD_REVISION = "event_sourcery_0003"
 """The latest revision of the branch."""
 
 __all__ = [

@@ -18,22 +18,25 @@ from uuid import UUID
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     ColumnElement,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     and_,
+    event,
     not_,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.ext.hybrid import Comparator, hybrid_property
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, Mapper, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from event_sourcery._core.column_limits import EVENT_NAME_LENGTH, NAME_LENGTH
@@ -223,6 +226,34 @@ class BaseEvent(_StreamChild):
             Index(f"ix_tx_id_id_{name}", "tx_id", "id"),
             {"sqlite_autoincrement": True},
         )
+
+
+def deleted_events_table(events: Table) -> Table:
+    """``<events>_deleted``: the order keys of deleted events (ADR 0006), made once per events
+    table in its metadata (so ``create_all`` and Alembic autogenerate see it).
+
+    Resuming a subscription from a deleted event's position needs its key, and on MariaDB the
+    sequencer numbers new rows above every key ever given, deleted ones included.
+    """
+    name = f"{events.name}_deleted"
+    key = name if events.schema is None else f"{events.schema}.{name}"
+    existing = events.metadata.tables.get(key)
+    if existing is not None:
+        return existing
+    return Table(
+        name,
+        events.metadata,
+        Column("id", BigId, primary_key=True, autoincrement=False),
+        Column("tx_id", BigInteger, nullable=True),
+        Index(f"ix_tx_id_{name}", "tx_id"),
+        schema=events.schema,
+    )
+
+
+@event.listens_for(BaseEvent, "instrument_class", propagate=True)
+def _add_deleted_events_table(mapper: Mapper[Any], cls: type) -> None:
+    if isinstance(mapper.local_table, Table):
+        deleted_events_table(mapper.local_table)
 
 
 class BaseSnapshot(_StreamChild):

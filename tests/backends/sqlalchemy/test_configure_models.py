@@ -28,6 +28,7 @@ def test_default_models_can_serve_a_second_declarative_base() -> None:
     assert set(SecondBase.metadata.tables) == {
         "event_sourcery_streams",
         "event_sourcery_events",
+        "event_sourcery_events_deleted",
         "event_sourcery_snapshots",
         "event_sourcery_outbox_entries",
         "event_sourcery_projector_cursors",

@@ -48,7 +48,7 @@ EVENTS = "event_sourcery_events"
 SNAPSHOTS = "event_sourcery_snapshots"
 OUTBOX = "event_sourcery_outbox_entries"
 CURSORS = "event_sourcery_projector_cursors"
-TABLES = (STREAMS, EVENTS, SNAPSHOTS, OUTBOX, CURSORS)
+TABLES = (STREAMS, EVENTS, SNAPSHOTS, OUTBOX, CURSORS, f"{EVENTS}_deleted")
 HEAD = f"{BRANCH_LABEL}@head"
 
 Schema = dict[str, dict[str, Any]]
@@ -227,12 +227,16 @@ def created_by_models(engine: Engine) -> None:
 # --- the branch ---------------------------------------------------------------------------------
 
 
-def test_the_branch_is_a_labelled_line_of_two_revisions() -> None:
+def test_the_branch_is_a_labelled_line_of_revisions() -> None:
     scripts = ScriptDirectory.from_config(alembic_config())
 
     revisions = list(scripts.walk_revisions(base="base", head=HEAD))
 
-    assert [r.revision for r in reversed(revisions)] == [FIRST_REVISION, HEAD_REVISION]
+    assert [r.revision for r in reversed(revisions)] == [
+        FIRST_REVISION,
+        "event_sourcery_0002",
+        HEAD_REVISION,
+    ]
     assert scripts.get_revision(FIRST_REVISION).branch_labels == {BRANCH_LABEL}
     assert scripts.get_revision(HEAD).revision == HEAD_REVISION
     assert {Path(r.path).parent for r in revisions} == {VERSIONS_PATH}
@@ -383,8 +387,9 @@ def write_upstream_rows(engine: Engine) -> int:
 
     with engine.begin() as connection:
         tables = MetaData()
-        tables.reflect(connection, only=list(TABLES))
-        streams, events, snapshots, outbox, cursors = (tables.tables[name] for name in TABLES)
+        upstream = TABLES[:5]  # the tables of the existing library
+        tables.reflect(connection, only=list(upstream))
+        streams, events, snapshots, outbox, cursors = (tables.tables[name] for name in upstream)
         stream_row = connection.execute(
             streams.insert().values(
                 uuid=guid(STREAM), name=STREAM.name, category="parcels", tenant_id="", version=2
