@@ -8,10 +8,12 @@ from contextlib import contextmanager
 from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from event_sourcery._core.duplicate_uuid import duplicate_event_uuid
 from event_sourcery._core.schema_errors import first_line, mysql_code, schema_outdated, sqlstate
 from event_sourcery.exceptions import (
     BackendUnavailable,
     ConcurrentStreamWriteError,
+    DuplicateEventUuid,
     ModelsNotConfigured,
     SchemaNotMigrated,
 )
@@ -31,6 +33,7 @@ def translated_errors() -> Iterator[None]:
     try:
         yield
     except IntegrityError as error:
+        _raise_if_duplicate_uuid(error, error.orig)
         raise ConcurrentStreamWriteError(f"A concurrent write won: {error.orig}") from error
     except DBAPIError as error:
         if _rolled_back_by_conflict(error):
@@ -43,6 +46,9 @@ def translated_errors() -> Iterator[None]:
                 "The database's tables are older than the event store's models "
                 f"({first_line(error.orig)}): {MIGRATE_HINT}"
             ) from error
+        packet_hint = _packet_limit_hint(error)
+        if packet_hint:
+            raise BackendUnavailable(packet_hint) from error
         if error.connection_invalidated:
             raise BackendUnavailable(f"The database connection was lost: {error.orig}") from error
         if "database is locked" in str(error.orig):  # SQLite: another writer kept the lock
@@ -74,3 +80,42 @@ def _rolled_back_by_conflict(error: DBAPIError) -> bool:
     return (
         sqlstate(original) in _CONFLICT_SQLSTATES or mysql_code(original) in _CONFLICT_MYSQL_CODES
     )
+
+
+def _raise_if_duplicate_uuid(error: Exception, driver_error: object) -> None:
+    """An event uuid already stored is ``DuplicateEventUuid``: no retry can fix it."""
+    if duplicate_event_uuid(driver_error):
+        raise DuplicateEventUuid(
+            f"An event with this uuid is already stored (in this or another stream): "
+            f"{first_line(driver_error)}"
+        ) from error
+
+
+_PACKET_CODES = {1153, 2006, 2013}  # packet too big; server gone away; lost connection
+_BIG_STATEMENT = 1024 * 1024
+
+
+def _packet_limit_hint(error: DBAPIError) -> str | None:
+    """MariaDB/MySQL drops the connection for a packet above ``max_allowed_packet``: say so
+    when the error says it or the statement was big, instead of only "connection lost"."""
+    code = mysql_code(error.orig)
+    if code not in _PACKET_CODES:
+        return None
+    size = _parameters_size(error.params)
+    if code != 1153 and size < _BIG_STATEMENT:
+        return None
+    return (
+        f"The database connection was lost ({first_line(error.orig)}) after a statement of "
+        f"about {size / 1024 / 1024:.1f} MB: it likely exceeds the server's max_allowed_packet. "
+        "Store smaller events or raise max_allowed_packet on the server"
+    )
+
+
+def _parameters_size(params: object) -> int:
+    if isinstance(params, (str, bytes)):
+        return len(params)
+    if isinstance(params, dict):
+        return sum(_parameters_size(value) for value in params.values())
+    if isinstance(params, (list, tuple)):
+        return sum(_parameters_size(value) for value in params)
+    return 0

@@ -37,6 +37,7 @@ class Capability(enum.Enum):
     ROLLBACK = "the caller's transaction can be rolled back"
     OWN_UNCOMMITTED_WRITES = "appends stay uncommitted in the caller's transaction"
     SECOND_TRANSACTION = "another caller with a transaction of its own on the same database"
+    UNIQUE_EVENT_UUIDS = "an event uuid already stored is refused (in any stream)"
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,11 @@ class KurrentDBFactory(BackendFactory):
             Capability.NAME_CONFLICT_DETECTION: (
                 "KurrentDB addresses a stream by its uuid; the name is kept in event metadata, "
                 "not as a unique key, so a name reused with another uuid cannot be detected"
+            ),
+            Capability.UNIQUE_EVENT_UUIDS: (
+                "KurrentDB keeps no unique index of event ids: an id stored before (in this or "
+                "another stream) is stored again; only repeats inside one append are refused "
+                "(by the core)"
             ),
         }
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 import pydantic
@@ -15,19 +16,25 @@ import pytest
 
 from event_sourcery import NO_VERSIONING, Event, EventStore, StreamId
 from event_sourcery.backend import Backend
-from event_sourcery.event import EventRegistry, WrappedEvent
+from event_sourcery.event import Context, EventRegistry, WrappedEvent
 from event_sourcery.exceptions import (
     ConcurrentStreamWriteError,
+    DuplicateEventUuid,
     EventStoreException,
+    IllegalCategoryName,
     IllegalStreamName,
+    IllegalTenantId,
+    InvalidEventData,
     MixedEventKinds,
     NotAnEvent,
+    NotAStreamId,
     NothingToAppend,
     UnknownEventName,
     VersioningMismatch,
+    VersionOutOfRange,
     VersionsDoNotMatchVersioning,
 )
-from tests.contract.backends import BackendFactory
+from tests.contract.backends import BackendFactory, Capability
 
 Commit = Callable[[], None]
 
@@ -304,4 +311,217 @@ def test_a_stream_name_longer_than_the_storage_holds_raises_illegal_stream_name(
     assert f"longer than {limit}" in str(caught.value)
 
     assert list(event_store.load_stream(too_long)) == []
+    assert_unchanged_and_usable(event_store, commit, stream_id, before)
+
+
+# -- issue 10.7: values no backend can store exactly ---------------------------------------------
+
+
+class Anything(Event):
+    text: str = ""
+    number: float = 0.0
+    payload: Any = None
+    values: list[float] = []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        Anything(text="a\x00b"),
+        Anything(payload={"nested": ["ok", "nul\x00"]}),
+        Anything(payload={"key\x00": 1}),
+        Anything(text="lone \ud800 surrogate"),
+        Anything(payload={"\udfff": 1}),
+        Anything(number=float("nan")),
+        Anything(number=float("inf")),
+        Anything(values=[1.0, float("-inf")]),
+    ],
+    ids=["nul", "nested-nul", "nul-key", "surrogate", "surrogate-key", "nan", "inf", "-inf"],
+)
+def test_data_no_backend_stores_exactly_raises_invalid_event_data(
+    event_store: EventStore, commit: Commit, stream_id: StreamId, event: Anything
+) -> None:
+    before = state(event_store, stream_id)
+
+    with pytest.raises(InvalidEventData) as caught:
+        event_store.append(Filed(n=3), event, stream_id=stream_id, expected_version=2)
+    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, EventStoreException)
+
+    assert_unchanged_and_usable(event_store, commit, stream_id, before)
+
+
+def test_a_nul_in_the_context_raises_invalid_event_data(
+    event_store: EventStore, commit: Commit, stream_id: StreamId
+) -> None:
+    before = state(event_store, stream_id)
+    wrapped = WrappedEvent.wrap(Filed(n=3), 3, Context(components={"note": {"text": "a\x00"}}))
+
+    with pytest.raises(InvalidEventData):
+        event_store.append(wrapped, stream_id=stream_id, expected_version=2)
+
+    assert_unchanged_and_usable(event_store, commit, stream_id, before)
+
+
+@pytest.mark.parametrize(
+    ("make_id", "error"),
+    [
+        (lambda: StreamId(name="a\x00b"), IllegalStreamName),
+        (lambda: StreamId(category="a\x00b"), IllegalCategoryName),
+        (lambda: StreamId(category="\ud800"), IllegalCategoryName),
+    ],
+    ids=["nul-name", "nul-category", "surrogate-category"],
+)
+def test_a_stream_id_no_backend_stores_raises_before_writing(
+    event_store: EventStore,
+    commit: Commit,
+    stream_id: StreamId,
+    make_id: Callable[[], StreamId],
+    error: type[Exception],
+) -> None:
+    before = state(event_store, stream_id)
+
+    with pytest.raises(error):
+        event_store.append(Filed(n=1), stream_id=make_id())
+
+    assert (event_store.position or 0) == before.position
+    assert_unchanged_and_usable(event_store, commit, stream_id, before)
+
+
+@pytest.mark.parametrize("tenant", ["a\x00b", "\ud800"], ids=["nul", "surrogate"])
+def test_a_tenant_id_no_backend_stores_raises_illegal_tenant_id_on_append(
+    backend: Backend, event_store: EventStore, commit: Commit, stream_id: StreamId, tenant: str
+) -> None:
+    before = state(event_store, stream_id)
+
+    with pytest.raises(IllegalTenantId):  # KurrentDB raises already in in_tenant_mode
+        backend.in_tenant_mode(tenant).event_store.append(Filed(n=1), stream_id=stream_id)
+
+    assert_unchanged_and_usable(event_store, commit, stream_id, before)
+
+
+@pytest.mark.parametrize("bad", [None, "order-1", 42], ids=["None", "str", "int"])
+def test_a_stream_id_that_is_not_a_stream_id_raises_not_a_stream_id(
+    event_store: EventStore, commit: Commit, stream_id: StreamId, bad: object
+) -> None:
+    before = state(event_store, stream_id)
+
+    with pytest.raises(NotAStreamId) as caught:
+        event_store.append(Filed(n=1), stream_id=bad)  # type: ignore[arg-type]
+    assert isinstance(caught.value, TypeError)
+    assert isinstance(caught.value, AttributeError)
+    with pytest.raises(NotAStreamId):
+        event_store.load_stream(bad)  # type: ignore[arg-type]
+
+    assert_unchanged_and_usable(event_store, commit, stream_id, before)
+
+
+@pytest.mark.parametrize(
+    ("events", "expected_version"),
+    [
+        (lambda: [WrappedEvent.wrap(Filed(n=3), 2**31)], 2),
+        (lambda: [WrappedEvent.wrap(Filed(n=3), -(2**31) - 1)], 2),
+        (lambda: [Filed(n=3)], 2**31 - 1),
+        (lambda: [Filed(n=3)], 2**63),
+    ],
+    ids=["wrapped-2**31", "wrapped-below", "bare-after-max", "expected-2**63"],
+)
+def test_a_version_beyond_the_columns_range_raises_version_out_of_range(
+    event_store: EventStore,
+    commit: Commit,
+    stream_id: StreamId,
+    events: Callable[[], list[Any]],
+    expected_version: int,
+) -> None:
+    before = state(event_store, stream_id)
+
+    with pytest.raises(VersionOutOfRange) as caught:
+        event_store.append(*events(), stream_id=stream_id, expected_version=expected_version)
+    assert isinstance(caught.value, ValueError)
+
+    assert_unchanged_and_usable(event_store, commit, stream_id, before)
+
+
+def test_an_aware_created_at_is_stored_as_the_same_instant_in_naive_utc(
+    event_store: EventStore, commit: Commit
+) -> None:
+    stream_id = StreamId()
+    aware = datetime(2024, 5, 6, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
+    wrapped = WrappedEvent(event=Filed(n=1), version=1, created_at=aware)
+
+    event_store.append(wrapped, stream_id=stream_id)
+    commit()
+
+    (loaded,) = event_store.load_stream(stream_id)
+    assert loaded.created_at == datetime(2024, 5, 6, 10, 30, 15, 123456)
+    assert loaded.created_at.tzinfo is None
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        lambda: WrappedEvent(event=Filed(n=3), version=3, created_at=None),  # type: ignore[arg-type]
+        lambda: WrappedEvent(event=Filed(n=3), version=3, created_at="2024-01-01"),  # type: ignore[arg-type]
+        lambda: WrappedEvent(event=Filed(n=3), version=3, uuid=None),  # type: ignore[arg-type]
+    ],
+    ids=["created_at-None", "created_at-str", "uuid-None"],
+)
+def test_an_envelope_without_uuid_or_created_at_raises_invalid_event_data(
+    event_store: EventStore,
+    commit: Commit,
+    stream_id: StreamId,
+    broken: Callable[[], WrappedEvent[Any]],
+) -> None:
+    before = state(event_store, stream_id)
+
+    with pytest.raises(InvalidEventData) as caught:
+        event_store.append(broken(), stream_id=stream_id, expected_version=2)
+    assert not isinstance(caught.value, ConcurrentStreamWriteError)
+
+    assert_unchanged_and_usable(event_store, commit, stream_id, before)
+
+
+# -- issue 10.8: duplicate event uuids -----------------------------------------------------------
+
+
+def test_one_uuid_twice_in_an_append_raises_duplicate_event_uuid(
+    event_store: EventStore, commit: Commit, stream_id: StreamId
+) -> None:
+    before = state(event_store, stream_id)
+    first = WrappedEvent.wrap(Filed(n=3), 3)
+    again = WrappedEvent(event=Filed(n=4), version=4, uuid=first.uuid)
+
+    with pytest.raises(DuplicateEventUuid) as caught:
+        event_store.append(first, again, stream_id=stream_id, expected_version=2)
+    assert not isinstance(caught.value, ConcurrentStreamWriteError)
+    assert isinstance(caught.value, ValueError)
+
+    assert_unchanged_and_usable(event_store, commit, stream_id, before)
+
+
+@pytest.mark.requires(Capability.UNIQUE_EVENT_UUIDS)
+@pytest.mark.parametrize("same_stream", [False, True], ids=["other-stream", "same-stream"])
+def test_a_stored_uuid_appended_again_raises_duplicate_event_uuid(
+    factory: BackendFactory,
+    backend: Backend,
+    event_store: EventStore,
+    commit: Commit,
+    stream_id: StreamId,
+    same_stream: bool,
+) -> None:
+    stored = event_store.load_stream(stream_id)[0]
+    other = stream_id if same_stream else StreamId()
+    event_store.append(Filed(n=1), stream_id=StreamId())  # an unrelated stream, kept
+    commit()
+    before = state(event_store, stream_id)
+    other_before = state(event_store, other)
+    again = WrappedEvent(event=Filed(n=3), version=3, uuid=stored.uuid)
+
+    with pytest.raises(DuplicateEventUuid) as caught:
+        event_store.append(again, stream_id=other, expected_version=2 if same_stream else 0)
+    assert not isinstance(caught.value, ConcurrentStreamWriteError)
+    if factory.supports(Capability.ROLLBACK):  # a database error: the caller rolls back
+        factory.rollback(backend)
+
+    assert state(event_store, other) == other_before
     assert_unchanged_and_usable(event_store, commit, stream_id, before)

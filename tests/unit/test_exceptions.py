@@ -43,6 +43,10 @@ ADDITIONS = [
     (ex.EventNameInherited, (ex.DuplicatedEvent, KeyError)),
     (ex.IllegalStreamName, (ex.EventStoreException, ValueError)),
     (ex.ModelsNotConfigured, (ex.NoProviderConfigured, AttributeError)),
+    (ex.InvalidEventData, (ex.EventStoreException, ValueError)),
+    (ex.DuplicateEventUuid, (ex.EventStoreException, ValueError)),
+    (ex.VersionOutOfRange, (ex.EventStoreException, ValueError)),
+    (ex.NotAStreamId, (ex.EventStoreException, TypeError, AttributeError)),
 ]
 
 
@@ -163,6 +167,13 @@ def test_models_not_configured_reads_as_its_message_and_survives_pickling() -> N
     assert str(error) == "call configure_models(Base)"
     assert type(copied) is ex.ModelsNotConfigured
     assert copied.args == error.args
+
+
+@pytest.mark.parametrize(
+    "error", [ex.DuplicateEventUuid, ex.InvalidEventData, ex.VersionOutOfRange]
+)
+def test_errors_no_retry_can_fix_are_not_concurrent_write_errors(error: type) -> None:
+    assert not issubclass(error, ex.ConcurrentStreamWriteError)
 
 
 def test_encrypted_fields_undiscoverable_names_the_class_the_field_and_the_cause() -> None:

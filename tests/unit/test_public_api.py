@@ -69,6 +69,10 @@ PUBLIC = {
         "NoSubjectIdFound",
         "EncryptedFieldsUndiscoverable",
         "NoProviderConfigured",
+        "InvalidEventData",
+        "DuplicateEventUuid",
+        "VersionOutOfRange",
+        "NotAStreamId",
     ],
     "event_sourcery.interfaces": [
         "EncryptionKeyStorageStrategy",

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from event_sourcery._core.input_checks import check_envelopes, check_version
 from event_sourcery._core.records import WrappedEvent
 from event_sourcery._core.versioning import (
     NO_VERSIONING,
@@ -44,6 +45,8 @@ def plan_append(
         raise TypeError(
             f"expected_version must be an int or NO_VERSIONING, got {expected_version!r}"
         )
+    if not no_versioning:
+        check_version(expected_version, "expected_version")  # type: ignore[arg-type]
     if all(wrapped_kind):
         wrapped: list[WrappedEvent[Any]] = list(events)
     elif no_versioning:
@@ -56,6 +59,7 @@ def plan_append(
             raise NotAnEvent(
                 f"WrappedEvent.event must be an Event, got {type(event.event).__name__}"
             )
+    check_envelopes(wrapped)
     versioning: Versioning = NO_VERSIONING
     if not no_versioning:
         last = wrapped[-1].version

@@ -7,10 +7,11 @@ from typing import Any
 
 from event_sourcery._core.context import loaded_context, stored_context
 from event_sourcery._core.encryption import Encryption
+from event_sourcery._core.input_checks import naive_utc
 from event_sourcery._core.records import RawEvent, Recorded, RecordedRaw, WrappedEvent
 from event_sourcery._core.registry import EventRegistry
 from event_sourcery._core.stream_id import StreamId
-from event_sourcery.exceptions import UnknownEventName
+from event_sourcery.exceptions import InvalidEventData, UnknownEventName
 
 
 class Serde:
@@ -21,12 +22,19 @@ class Serde:
         self.encryption = encryption
 
     def serialize(self, event: WrappedEvent[Any], stream_id: StreamId) -> RawEvent:
+        try:
+            data = self.encryption.encrypt(event.event, stream_id)
+        except UnicodeEncodeError as error:  # pydantic cannot dump a lone surrogate in a key
+            raise InvalidEventData(
+                f"The data of a {type(event.event).__name__} holds a lone surrogate, which "
+                "not every backend can store"
+            ) from error
         return RawEvent(
             uuid=event.uuid,
             stream_id=stream_id,
-            created_at=event.created_at,
+            created_at=naive_utc(event.created_at),
             name=self.registry.name_for_type(type(event.event)),
-            data=self.encryption.encrypt(event.event, stream_id),
+            data=data,
             context=stored_context(event.context),
             version=event.version,
         )

@@ -81,7 +81,9 @@ class Backend(Container):
         self[Serde] = lambda c: Serde(registry=c[EventRegistry], encryption=c[Encryption])
         self[StorageStrategy] = not_configured(NO_BACKEND)
         self[ContextEnrichers] = ContextEnrichers()
-        self[EventStore] = lambda c: EventStore(c[StorageStrategy], c[Serde], c[ContextEnrichers])
+        self[EventStore] = lambda c: EventStore(
+            c[StorageStrategy], c[Serde], c[ContextEnrichers], c[TenantId]
+        )
         self[OutboxStorageStrategy] = NoOutboxStorageStrategy()
         self[Outbox] = lambda c: Outbox(c[OutboxStorageStrategy], c[Serde])
         self[SubscriptionStrategy] = not_configured(NO_BACKEND)

@@ -7,10 +7,11 @@ from typing import Any
 
 from event_sourcery._core.append_plan import plan_append
 from event_sourcery._core.enrichment import ContextEnrichers
+from event_sourcery._core.input_checks import check_data, check_envelopes, check_stream_id
 from event_sourcery._core.records import Event, Position, WrappedEvent
 from event_sourcery._core.serde import Serde
 from event_sourcery._core.strategies import StorageStrategy
-from event_sourcery._core.stream_id import StreamId
+from event_sourcery._core.stream_id import DEFAULT_TENANT, StreamId, TenantId
 from event_sourcery._core.versioning import Versioning
 from event_sourcery.exceptions import VersionsDoNotMatchVersioning
 
@@ -25,15 +26,18 @@ class EventStore:
         storage_strategy: StorageStrategy,
         serde: Serde,
         enrichers: ContextEnrichers = NO_ENRICHERS,
+        tenant_id: TenantId = DEFAULT_TENANT,
     ) -> None:
         self._storage_strategy = storage_strategy
         self._serde = serde
         self._enrichers = enrichers
+        self._tenant_id = tenant_id
 
     def load_stream(
         self, stream_id: StreamId, start: int | None = None, stop: int | None = None
     ) -> Sequence[WrappedEvent[Any]]:
         """Events ordered by version (``start`` inclusive, ``stop`` exclusive), snapshot first."""
+        check_stream_id(stream_id, self._tenant_id)
         return self._serde.deserialize_many(
             self._storage_strategy.fetch_events(stream_id, start=start, stop=stop)
         )
@@ -52,11 +56,12 @@ class EventStore:
         versionless stream. The backend's context enrichers add their components to copies of
         the events first.
         """
+        check_stream_id(stream_id, self._tenant_id)
         planned, versioning = plan_append(events, expected_version)
         wrapped = self._enrichers.apply(planned, stream_id)
-        self._storage_strategy.insert_events(
-            stream_id, versioning, self._serde.serialize_many(wrapped, stream_id)
-        )
+        raw = self._serde.serialize_many(wrapped, stream_id)
+        check_data(raw)
+        self._storage_strategy.insert_events(stream_id, versioning, raw)
 
     def save_snapshot(self, stream_id: StreamId, snapshot: WrappedEvent[Any]) -> None:
         """Store ``snapshot`` (its version = the last event it summarises) for the stream."""
@@ -64,10 +69,15 @@ class EventStore:
             raise VersionsDoNotMatchVersioning(
                 "A snapshot needs the version of the last event it summarises"
             )
-        self._storage_strategy.save_snapshot(self._serde.serialize(snapshot, stream_id))
+        check_stream_id(stream_id, self._tenant_id)
+        check_envelopes([snapshot])
+        raw = self._serde.serialize(snapshot, stream_id)
+        check_data([raw])
+        self._storage_strategy.save_snapshot(raw)
 
     def delete_stream(self, stream_id: StreamId) -> None:
         """Delete the stream with its events and snapshots; unknown streams are ignored."""
+        check_stream_id(stream_id, self._tenant_id)
         self._storage_strategy.delete_stream(stream_id)
 
     @property

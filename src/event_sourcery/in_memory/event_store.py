@@ -13,7 +13,11 @@ from event_sourcery._core.stream_id import DEFAULT_TENANT, StreamId, TenantId, t
 from event_sourcery._core.stream_window import stream_window
 from event_sourcery._core.versioning import Versioning, plan_stored_version
 from event_sourcery._store.listeners import Dispatcher
-from event_sourcery.exceptions import AnotherStreamWithThisNameButOtherIdExists, StreamNotFound
+from event_sourcery.exceptions import (
+    AnotherStreamWithThisNameButOtherIdExists,
+    DuplicateEventUuid,
+    StreamNotFound,
+)
 from event_sourcery.in_memory.outbox import InMemoryOutboxStorageStrategy
 from event_sourcery.in_memory.storage import InMemoryStorage, StreamState, stream_key
 
@@ -67,6 +71,9 @@ class InMemoryStorageStrategy(StorageStrategy):
                 taken,
             )
             name_key = self._check_name(stream_id)
+            stored = [str(e.uuid) for e in events if e.uuid in storage.uuids]
+            if stored:
+                raise DuplicateEventUuid(f"Event uuid {stored[0]} is already stored")
             created = stream is None
             if stream is None:
                 stream = StreamState(stream_id=_canonical(stream_id, None), version=None)
@@ -81,6 +88,7 @@ class InMemoryStorageStrategy(StorageStrategy):
                 position = len(storage.log) + 1
                 record = RecordedRaw(entry=event, position=position, tenant_id=self._tenant_id)
                 storage.log.append(record)
+                storage.uuids.add(event.uuid)
                 stream.events.append(event)
                 stream.positions.append(position)
                 if event.version is not None:
@@ -133,6 +141,7 @@ class InMemoryStorageStrategy(StorageStrategy):
         stream.versions = {e.version for e in stream.events if e.version is not None}
         for record in records:
             storage.log[record.position - 1] = None
+            storage.uuids.discard(record.entry.uuid)
         if created:
             storage.streams.pop(key, None)
             if name_key is not None:
@@ -157,6 +166,7 @@ class InMemoryStorageStrategy(StorageStrategy):
                 return
             for position in stream.positions:
                 storage.log[position - 1] = None
+            storage.uuids.difference_update(event.uuid for event in stream.events)
             if stream.stream_id.name:
                 name_key = (self._tenant_id, stream_id.category or "", stream.stream_id.name)
                 storage.names.pop(name_key, None)

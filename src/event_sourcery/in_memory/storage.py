@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from event_sourcery._core.cursor import Fetched, Selector
 from event_sourcery._core.records import Position, RawEvent, RecordedRaw
@@ -45,6 +46,8 @@ class InMemoryStorage:
         self.changed = threading.Condition(self.lock)
         self.streams: dict[StreamKey, StreamState] = {}
         self.names: dict[tuple[TenantId, str, str], int] = {}
+        self.uuids: set[UUID] = set()
+        """The uuids of stored events (of every tenant), unique like the SQL uuid index."""
         self.log: list[RecordedRaw | None] = []
 
     def fetch_after(self, position: Position, limit: int, selector: Selector) -> Fetched:
