@@ -66,11 +66,10 @@ def test_a_live_subscription_gets_what_follows_deleting_the_newest_events(
     assert resumed(backend, last, 2) == ["k2", "n1"]
 
 
+@pytest.mark.requires(Capability.RESUME_AFTER_DELETED_POSITION)
 def test_resuming_from_a_deleted_position_after_the_newest_events_were_deleted(
-    factory: BackendFactory, backend: Backend, event_store: EventStore, commit: Commit
+    backend: Backend, event_store: EventStore, commit: Commit
 ) -> None:
-    if factory.name == "kurrentdb":
-        pytest.skip("KurrentDB: resuming from a deleted event's position delivers it again")
     start = event_store.position
     note(event_store, "k1")
     commit()
@@ -91,13 +90,12 @@ def test_resuming_from_a_deleted_position_after_the_newest_events_were_deleted(
 
 
 @pytest.mark.requires(Capability.SECOND_TRANSACTION)
+@pytest.mark.requires(Capability.INTERLEAVED_COMMITS)
 def test_resuming_from_any_delivered_position_after_out_of_order_commits_and_a_delete(
     factory: BackendFactory, backend: Backend, event_store: EventStore, commit: Commit
 ) -> None:
     """e.g. delivered e1, d1, d2, e2 (the doomed transaction began writing first, committed
     last); whichever was handled last, its stream deleted, the rest follows exactly."""
-    if factory.name.startswith("sqlite"):
-        pytest.skip("SQLite admits one writer at a time: commits cannot interleave")
     start = event_store.position
     note(event_store, "e1")
     commit()
