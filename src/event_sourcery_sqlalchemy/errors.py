@@ -49,9 +49,6 @@ def translated_errors() -> Iterator[None]:
         packet_hint = _packet_limit_hint(error)
         if packet_hint:
             raise BackendUnavailable(packet_hint) from error
-        packet_hint = _packet_limit_hint(error)
-        if packet_hint:
-            raise BackendUnavailable(packet_hint) from error
         if error.connection_invalidated:
             raise BackendUnavailable(f"The database connection was lost: {error.orig}") from error
         if "database is locked" in str(error.orig):  # SQLite: another writer kept the lock
@@ -92,36 +89,6 @@ def _raise_if_duplicate_uuid(error: Exception, driver_error: object) -> None:
             f"An event with this uuid is already stored (in this or another stream): "
             f"{first_line(driver_error)}"
         ) from error
-
-
-_PACKET_CODES = {1153, 2006, 2013}  # packet too big; server gone away; lost connection
-_BIG_STATEMENT = 1024 * 1024
-
-
-def _packet_limit_hint(error: DBAPIError) -> str | None:
-    """MariaDB/MySQL drops the connection for a packet above ``max_allowed_packet``: say so
-    when the error says it or the statement was big, instead of only "connection lost"."""
-    code = mysql_code(error.orig)
-    if code not in _PACKET_CODES:
-        return None
-    size = _parameters_size(error.params)
-    if code != 1153 and size < _BIG_STATEMENT:
-        return None
-    return (
-        f"The database connection was lost ({first_line(error.orig)}) after a statement of "
-        f"about {size / 1024 / 1024:.1f} MB: it likely exceeds the server's max_allowed_packet. "
-        "Store smaller events or raise max_allowed_packet on the server"
-    )
-
-
-def _parameters_size(params: object) -> int:
-    if isinstance(params, (str, bytes)):
-        return len(params)
-    if isinstance(params, dict):
-        return sum(_parameters_size(value) for value in params.values())
-    if isinstance(params, (list, tuple)):
-        return sum(_parameters_size(value) for value in params)
-    return 0
 
 
 _PACKET_CODES = {1153, 2006, 2013}  # packet too big; server gone away; lost connection
