@@ -95,6 +95,12 @@ class BackendUnavailable(EventStoreException):
     """
 
 
+class AppendTooLarge(EventStoreException, ValueError):
+    """One append (all its events together) is larger than the storage accepts at once
+    (KurrentDB's ``MaxAppendSize``, 1,048,576 bytes by default). Nothing was written; an append
+    is atomic, so it is not split: append fewer or smaller events at a time, or raise the limit."""
+
+
 class SchemaNotMigrated(EventStoreException):
     """The database's tables are older than the backend's models: a migration was not run.
 

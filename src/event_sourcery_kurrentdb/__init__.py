@@ -1,8 +1,8 @@
 """KurrentDB backend through the official ``kurrentdbclient``."""
 
 try:
+    from event_sourcery.exceptions import AppendTooLarge
     from event_sourcery_kurrentdb.backend import KurrentDBBackend, KurrentDBConfig
-    from event_sourcery_kurrentdb.errors import AppendTooLarge
     from event_sourcery_kurrentdb.event_store import KurrentDBStorageStrategy
 except ModuleNotFoundError as error:  # the kurrentdb extra is not installed
     from event_sourcery._core.extras import extra_missing

@@ -14,16 +14,10 @@ from kurrentdbclient.exceptions import (
 )
 
 from event_sourcery.exceptions import (
+    AppendTooLarge,
     BackendUnavailable,
     ConcurrentStreamWriteError,
-    EventStoreException,
 )
-
-
-class AppendTooLarge(EventStoreException, ValueError):
-    """One append (all its events together) is larger than the server's ``MaxAppendSize``
-    (1,048,576 bytes by default). Nothing was written; an append is atomic, so it is not split:
-    append fewer or smaller events at a time, or raise the server's limit."""
 
 
 @contextmanager

@@ -62,6 +62,7 @@ PUBLIC = {
         "NoExpectedVersionGivenOnVersionedStream",
         "IncompatibleUuidAndName",
         "ConflictingContextComponent",
+        "AppendTooLarge",
         "ClassModuleUnavailable",
         "DuplicatedEvent",
         "PrivacyError",
