@@ -131,6 +131,12 @@ class _Batches(Iterator[list[Recorded]]):
             del self._pending[0]
         return records
 
+    def close(self) -> None:
+        """End the subscription now and release what it holds (a ``LISTEN`` connection…)."""
+        close = getattr(self._raw_batches, "close", None)
+        if close is not None:
+            close()
+
 
 class _Records(Iterator[Recorded | None]):
     """``build_iter``: one record (or ``None`` on timeout) per call, over batches of one."""
@@ -143,3 +149,7 @@ class _Records(Iterator[Recorded | None]):
         if not self._ready:
             self._ready.extend(next(self._batches))
         return self._ready.popleft() if self._ready else None
+
+    def close(self) -> None:
+        """End the subscription now and release what it holds (a ``LISTEN`` connection…)."""
+        self._batches.close()

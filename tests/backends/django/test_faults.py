@@ -22,6 +22,7 @@ from event_sourcery.event import Recorded, WrappedEvent
 from event_sourcery.exceptions import (
     BackendUnavailable,
     ConcurrentStreamWriteError,
+    DuplicateEventUuid,
     IllegalCategoryName,
     IllegalEventName,
     IllegalStreamName,
@@ -192,14 +193,15 @@ def test_close_old_connections_makes_a_killed_connection_usable_again(postgres: 
 # Unique violations surface as ConcurrentStreamWriteError.
 
 
-def test_an_event_uuid_stored_twice_is_a_concurrent_write_error_not_an_integrity_error(
+def test_an_event_uuid_stored_twice_is_a_duplicate_event_uuid_not_an_integrity_error(
     alias: str,
 ) -> None:
+    """Not a ConcurrentStreamWriteError: no retry can fix it (issue 10.8)."""
     backend = backend_on(alias)
     wrapped = WrappedEvent.wrap(Noted(text="once"), version=1)
     backend.event_store.append(wrapped, stream_id=StreamId())
 
-    with pytest.raises(ConcurrentStreamWriteError) as raised:
+    with pytest.raises(DuplicateEventUuid) as raised:
         backend.event_store.append(wrapped, stream_id=StreamId())
 
     assert isinstance(raised.value.__cause__, IntegrityError)

@@ -20,6 +20,7 @@ from event_sourcery.event import WrappedEvent
 from event_sourcery.exceptions import (
     BackendUnavailable,
     ConcurrentStreamWriteError,
+    DuplicateEventUuid,
     IllegalCategoryName,
     IllegalEventName,
     IllegalStreamName,
@@ -159,14 +160,15 @@ def test_a_session_whose_connection_was_lost_works_again_after_rollback(
 # Unique violations surface as ConcurrentStreamWriteError.
 
 
-def test_an_event_uuid_stored_twice_is_a_concurrent_write_error_not_a_driver_error(
+def test_an_event_uuid_stored_twice_is_a_duplicate_event_uuid_not_a_driver_error(
     backend: SQLAlchemyBackend, session: Session
 ) -> None:
+    """Not a ConcurrentStreamWriteError: no retry can fix it (issue 10.8)."""
     wrapped = WrappedEvent.wrap(Posted(text="once"), version=1)
     backend.event_store.append(wrapped, stream_id=StreamId())
     session.commit()
 
-    with pytest.raises(ConcurrentStreamWriteError) as raised:
+    with pytest.raises(DuplicateEventUuid) as raised:
         backend.event_store.append(wrapped, stream_id=StreamId())
 
     assert isinstance(raised.value.__cause__, IntegrityError)
