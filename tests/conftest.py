@@ -10,9 +10,9 @@ settings.register_profile(
 )
 settings.load_profile("default")
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    run_databases.claim()
+# At import, not in pytest_configure: pytest imports the conftest files on the path of the tests
+# it is given before it configures, and those (Django's settings) read the database names.
+run_databases.claim()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
