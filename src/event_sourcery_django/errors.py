@@ -7,12 +7,11 @@ from contextlib import contextmanager
 
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 
-from event_sourcery._core.duplicate_uuid import duplicate_event_uuid
+from event_sourcery._core.duplicate_uuid import raise_if_duplicate_uuid
 from event_sourcery._core.schema_errors import first_line, schema_outdated, sqlstate
 from event_sourcery.exceptions import (
     BackendUnavailable,
     ConcurrentStreamWriteError,
-    DuplicateEventUuid,
     SchemaNotMigrated,
 )
 
@@ -32,7 +31,7 @@ def translated_errors() -> Iterator[None]:
     try:
         yield
     except IntegrityError as error:
-        _raise_if_duplicate_uuid(error, (error.__cause__ or error))
+        raise_if_duplicate_uuid(error, (error.__cause__ or error))
         raise ConcurrentStreamWriteError(f"A concurrent write won: {error}") from error
     except DatabaseError as error:
         cause = error.__cause__
@@ -48,12 +47,3 @@ def translated_errors() -> Iterator[None]:
                 f"The database resolved a conflict: {error}"
             ) from error
         raise BackendUnavailable(f"The database is unavailable: {error}") from error
-
-
-def _raise_if_duplicate_uuid(error: Exception, driver_error: object) -> None:
-    """An event uuid already stored is ``DuplicateEventUuid``: no retry can fix it."""
-    if duplicate_event_uuid(driver_error):
-        raise DuplicateEventUuid(
-            f"An event with this uuid is already stored (in this or another stream): "
-            f"{first_line(driver_error)}"
-        ) from error

@@ -8,12 +8,11 @@ from contextlib import contextmanager
 from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from event_sourcery._core.duplicate_uuid import duplicate_event_uuid
+from event_sourcery._core.duplicate_uuid import raise_if_duplicate_uuid
 from event_sourcery._core.schema_errors import first_line, mysql_code, schema_outdated, sqlstate
 from event_sourcery.exceptions import (
     BackendUnavailable,
     ConcurrentStreamWriteError,
-    DuplicateEventUuid,
     ModelsNotConfigured,
     SchemaNotMigrated,
 )
@@ -33,7 +32,7 @@ def translated_errors() -> Iterator[None]:
     try:
         yield
     except IntegrityError as error:
-        _raise_if_duplicate_uuid(error, error.orig)
+        raise_if_duplicate_uuid(error, error.orig)
         raise ConcurrentStreamWriteError(f"A concurrent write won: {error.orig}") from error
     except DBAPIError as error:
         if _rolled_back_by_conflict(error):
@@ -80,15 +79,6 @@ def _rolled_back_by_conflict(error: DBAPIError) -> bool:
     return (
         sqlstate(original) in _CONFLICT_SQLSTATES or mysql_code(original) in _CONFLICT_MYSQL_CODES
     )
-
-
-def _raise_if_duplicate_uuid(error: Exception, driver_error: object) -> None:
-    """An event uuid already stored is ``DuplicateEventUuid``: no retry can fix it."""
-    if duplicate_event_uuid(driver_error):
-        raise DuplicateEventUuid(
-            f"An event with this uuid is already stored (in this or another stream): "
-            f"{first_line(driver_error)}"
-        ) from error
 
 
 _PACKET_CODES = {1153, 2006, 2013}  # packet too big; server gone away; lost connection

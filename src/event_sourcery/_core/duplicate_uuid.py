@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 
+from event_sourcery._core.schema_errors import first_line
+from event_sourcery.exceptions import DuplicateEventUuid
+
 _HEX = "[0-9a-fA-F]"
 _UUID = rf"(?:{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}|{_HEX}{{32}})"
 _DUPLICATE_UUID = re.compile(
@@ -25,3 +28,12 @@ _DUPLICATE_UUID = re.compile(
 def duplicate_event_uuid(driver_error: object) -> bool:
     """Whether ``driver_error`` (the DB-API error) is the unique violation of an event uuid."""
     return bool(_DUPLICATE_UUID.search(str(driver_error)))
+
+
+def raise_if_duplicate_uuid(error: Exception, driver_error: object) -> None:
+    """Raise ``DuplicateEventUuid`` (from ``error``) when ``driver_error`` is that violation."""
+    if duplicate_event_uuid(driver_error):
+        raise DuplicateEventUuid(
+            f"An event with this uuid is already stored (in this or another stream): "
+            f"{first_line(driver_error)}"
+        ) from error
