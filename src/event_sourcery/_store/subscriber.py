@@ -118,7 +118,11 @@ class _Batches(Iterator[list[Recorded]]):
 
     def __next__(self) -> list[Recorded]:
         if not self._pending:
-            self._pending = list(next(self._raw_batches))
+            batch = next(self._raw_batches)
+            try:  # the hot path: the whole batch at once
+                return [self._serde.deserialize_record(raw) for raw in batch]
+            except Exception:
+                self._pending = list(batch)  # find the record that fails, one by one
         records: list[Recorded] = []
         while self._pending:
             try:
