@@ -317,11 +317,18 @@ def test_a_stream_name_longer_than_the_storage_holds_raises_illegal_stream_name(
 # -- issue 10.7: values no backend can store exactly ---------------------------------------------
 
 
+class Inner(pydantic.BaseModel):
+    value: Any = None
+
+
 class Anything(Event):
     text: str = ""
     number: float = 0.0
     payload: Any = None
     values: list[float] = []
+    mapping: dict[str, Any] = {}
+    items: list[Any] = []
+    inner: Inner | None = None
 
 
 @pytest.mark.parametrize(
@@ -335,8 +342,27 @@ class Anything(Event):
         Anything(number=float("nan")),
         Anything(number=float("inf")),
         Anything(values=[1.0, float("-inf")]),
+        Anything(payload=float("nan")),
+        Anything(payload={"a": [1.0, float("inf")]}),
+        Anything(mapping={"m": float("-inf")}),
+        Anything(items=[float("nan")]),
+        Anything(inner=Inner(value=float("nan"))),
     ],
-    ids=["nul", "nested-nul", "nul-key", "surrogate", "surrogate-key", "nan", "inf", "-inf"],
+    ids=[
+        "nul",
+        "nested-nul",
+        "nul-key",
+        "surrogate",
+        "surrogate-key",
+        "nan",
+        "inf",
+        "-inf",
+        "nan-in-any",
+        "inf-nested-in-any",
+        "-inf-in-dict-of-any",
+        "nan-in-list-of-any",
+        "nan-in-a-nested-model",
+    ],
 )
 def test_data_no_backend_stores_exactly_raises_invalid_event_data(
     event_store: EventStore, commit: Commit, stream_id: StreamId, event: Anything
@@ -347,6 +373,34 @@ def test_data_no_backend_stores_exactly_raises_invalid_event_data(
         event_store.append(Filed(n=3), event, stream_id=stream_id, expected_version=2)
     assert isinstance(caught.value, ValueError)
     assert isinstance(caught.value, EventStoreException)
+
+    assert_unchanged_and_usable(event_store, commit, stream_id, before)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), [float("-inf")]])
+def test_a_non_finite_float_in_the_context_raises_invalid_event_data(
+    event_store: EventStore, commit: Commit, stream_id: StreamId, value: object
+) -> None:
+    before = state(event_store, stream_id)
+    context = Context(components={"measure": {"value": value}})
+
+    with pytest.raises(InvalidEventData):
+        event_store.append(
+            WrappedEvent.wrap(Filed(n=3), 3, context), stream_id=stream_id, expected_version=2
+        )
+
+    assert_unchanged_and_usable(event_store, commit, stream_id, before)
+
+
+def test_a_non_finite_float_in_a_snapshot_raises_invalid_event_data(
+    event_store: EventStore, commit: Commit, stream_id: StreamId
+) -> None:
+    before = state(event_store, stream_id)
+
+    with pytest.raises(InvalidEventData):
+        event_store.save_snapshot(
+            stream_id, WrappedEvent.wrap(Anything(payload={"x": float("nan")}), 2)
+        )
 
     assert_unchanged_and_usable(event_store, commit, stream_id, before)
 

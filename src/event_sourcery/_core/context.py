@@ -14,6 +14,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from event_sourcery._core.json_values import json_data
+
 TComponent = TypeVar("TComponent", bound="ContextComponent")
 TContext = TypeVar("TContext", bound=BaseModel)
 
@@ -71,7 +73,7 @@ class Context(BaseModel):
                 "causation_id": component.causation_id,
             }
         else:
-            payload = component.model_dump(mode="json")
+            payload = json_data(component)
             update = {COMPONENTS: {**self.components, component.__context_name__: payload}}
         return self.model_copy(update=update)
 
@@ -96,7 +98,7 @@ def stored_context(context: Context) -> dict[str, Any]:
             "correlation_id": _text(context.correlation_id),
             "causation_id": _text(context.causation_id),
         }
-    stored = context.model_dump(mode="json")
+    stored = json_data(context)
     if not stored[COMPONENTS]:
         del stored[COMPONENTS]
     return stored

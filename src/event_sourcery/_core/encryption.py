@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from event_sourcery._core.encrypted_fields import LIST_ITEMS, EncryptedField
+from event_sourcery._core.json_values import json_data
 from event_sourcery._core.registry import EventRegistry
 from event_sourcery._core.strategies import EncryptionKeyStorageStrategy, EncryptionStrategy
 from event_sourcery._core.stream_id import StreamId
@@ -39,7 +40,7 @@ class Encryption:
 
     def encrypt(self, event: BaseModel, stream_id: StreamId) -> dict[str, Any]:
         """The JSON-mode data of ``event`` with encrypted fields replaced by ciphertext."""
-        data = event.model_dump(mode="json")
+        data = json_data(event)
         fields = self.registry.field_specs(type(event))
         if not fields:
             return data
