@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from event_sourcery import StreamId, TenantId
 
 from event_sourcery._core.column_limits import EVENT_NAME_LENGTH, NAME_LENGTH
+from event_sourcery_django.json_field import ExactJSONField
 
 
 class StreamManager(models.Manager["Stream"]):
@@ -79,8 +80,8 @@ class Event(models.Model):
     )
     """Indexed by the (stream, version) constraint, whose first column it is."""
     name = models.CharField(max_length=EVENT_NAME_LENGTH)
-    data = models.JSONField()
-    event_context = models.JSONField()
+    data = ExactJSONField()
+    event_context = ExactJSONField()
     created_at = models.DateTimeField()
     tx_id = models.BigIntegerField(null=True)
     """The writing transaction's id where the database exposes one (subscription order)."""
@@ -107,8 +108,8 @@ class Snapshot(models.Model):
     version = models.IntegerField()
     stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="snapshots")
     name = models.CharField(max_length=EVENT_NAME_LENGTH)
-    data = models.JSONField()
-    event_context = models.JSONField()
+    data = ExactJSONField()
+    event_context = ExactJSONField()
     created_at = models.DateTimeField()
 
     def __str__(self) -> str:
@@ -125,7 +126,7 @@ class OutboxEntry(models.Model):
     """
 
     created_at = models.DateTimeField()
-    data = models.JSONField()
+    data = ExactJSONField()
     stream_name = models.CharField(max_length=NAME_LENGTH, null=True)
     position = models.BigIntegerField()
     tries_left = models.IntegerField()

@@ -14,7 +14,8 @@ from uuid import UUID
 import pydantic
 
 from event_sourcery import Event, EventStore, StreamId
-from event_sourcery.event import Context, WrappedEvent
+from event_sourcery.backend import Backend
+from event_sourcery.event import Context, Recorded, WrappedEvent
 
 
 class Deposited(Event):
@@ -347,3 +348,101 @@ def test_ranged_load_counts_versions_not_list_positions(
 
     assert versions(event_store.load_stream(stream_id, start=11, stop=13)) == [11, 12]
     assert versions(event_store.load_stream(stream_id, start=1, stop=3)) == []
+
+
+# -- issue 10.7: JSON numbers come back as the type they were ------------------------------------
+
+FLOATS = [1e308, -1e20, 1e16, 1.2345678901234568e17, 1.7976931348623157e308, 3.0, -0.5, 1.5e-7]
+"""Floats PostgreSQL's jsonb would hand back as integers if written as ``1e+308`` (jsonb keeps a
+number's digits, not its notation), next to ordinary ones."""
+
+
+class Untyped(Event):
+    anything: Any = None
+    mapping: dict[str, Any] = {}
+    items: list[Any] = []
+    either: int | float = 0
+
+
+def untyped() -> Untyped:
+    return Untyped(
+        anything=1e308,
+        mapping={"big": -1e20, "nested": {"deep": [1e16, 3.0]}, "int": 10**20},
+        items=[*FLOATS, 7, 10**30],
+        either=1e20,
+    )
+
+
+def assert_same_json_types(loaded: object, expected: object) -> None:
+    """Equal, and every number has the same Python type (a float that came back as an int would
+    still compare equal)."""
+    assert loaded == expected
+    assert type(loaded) is type(expected), (loaded, expected)
+    if isinstance(expected, dict):
+        assert isinstance(loaded, dict)
+        for key, value in expected.items():
+            assert_same_json_types(loaded[key], value)
+    elif isinstance(expected, list):
+        assert isinstance(loaded, list)
+        for item, value in zip(loaded, expected, strict=True):
+            assert_same_json_types(item, value)
+
+
+def test_floats_in_untyped_fields_come_back_as_the_same_floats(
+    event_store: EventStore, commit: Callable[[], None]
+) -> None:
+    stream_id = StreamId()
+    event = untyped()
+    event_store.append(event, stream_id=stream_id)
+    commit()
+
+    [loaded] = event_store.load_stream(stream_id)
+
+    assert isinstance(loaded.event, Untyped)
+    assert_same_json_types(loaded.event.model_dump(), event.model_dump())
+
+
+def test_floats_in_context_components_come_back_as_the_same_floats(
+    event_store: EventStore, commit: Callable[[], None]
+) -> None:
+    stream_id = StreamId()
+    payload = {"floats": FLOATS, "one": 1e300, "int": 10**20}
+    context = Context(components={"app.measure": payload})
+    event_store.append(
+        WrappedEvent.wrap(Renamed(name="n"), 1, context=context), stream_id=stream_id
+    )
+    commit()
+
+    [loaded] = event_store.load_stream(stream_id)
+
+    assert_same_json_types(loaded.context.components, {"app.measure": payload})
+
+
+def test_floats_in_untyped_fields_of_a_snapshot_come_back_as_the_same_floats(
+    event_store: EventStore, commit: Callable[[], None]
+) -> None:
+    stream_id = StreamId()
+    event_store.append(Renamed(name="n"), stream_id=stream_id)
+    commit()
+    event_store.save_snapshot(stream_id, WrappedEvent.wrap(untyped(), 1))
+    commit()
+
+    [loaded] = event_store.load_stream(stream_id)
+
+    assert isinstance(loaded.event, Untyped)
+    assert_same_json_types(loaded.event.model_dump(), untyped().model_dump())
+
+
+def test_floats_in_untyped_fields_are_published_by_the_outbox_as_the_same_floats(
+    backend: Backend, commit: Callable[[], None]
+) -> None:
+    with_outbox = backend.with_outbox()
+    with_outbox.event_store.append(untyped(), stream_id=StreamId())
+    commit()
+    published: list[Recorded] = []
+
+    with_outbox.outbox.run(published.append)
+    commit()
+
+    [record] = published
+    assert_same_json_types(record.wrapped_event.event.model_dump(), untyped().model_dump())

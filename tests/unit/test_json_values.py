@@ -1,9 +1,10 @@
-"""JSON forms of event data that come back exactly."""
+"""JSON forms of event data that come back exactly (ADR 0010)."""
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import math
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -12,9 +13,11 @@ from uuid import UUID, uuid4
 
 import pydantic
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from pydantic.alias_generators import to_camel
 
-from event_sourcery._core.json_values import json_data
+from event_sourcery._core.json_values import exact_json_text, json_data, positional_floats
 
 
 class Colour(enum.Enum):
@@ -112,3 +115,51 @@ def test_json_data_uses_a_model_dump_the_class_overrides() -> None:
             return {"custom": True}
 
     assert json_data(Custom()) == {"custom": True}
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1e20, "100000000000000000000.0"),
+        (-1.5e17, "-150000000000000000.0"),
+        (1e16, "10000000000000000.0"),
+        (9999999999999998.0, "9999999999999998.0"),
+        (1.5e-7, "1.5e-07"),
+        (3.0, "3.0"),
+        (10**20, "100000000000000000000"),
+    ],
+)
+def test_exact_json_text_writes_floats_from_1e16_up_positionally(value: Any, text: str) -> None:
+    assert exact_json_text(value) == text
+
+
+def test_strings_that_look_like_exponents_are_left_alone() -> None:
+    value = {'k"1e+20': ["1e+20", 'a\\"1e+5', 1e20], "1e+7": "x\u00e91e+9"}
+
+    text = exact_json_text(value)
+
+    assert json.loads(text) == value
+    assert text.count("e+") == 5  # the five strings'
+    assert ",100000000000000000000.0]" in text  # and the float rewritten
+
+
+def test_text_without_exponents_is_returned_as_it_is() -> None:
+    text = '{"a":1.5,"b":"e"}'
+
+    assert positional_floats(text) is text
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+@example(1.7976931348623157e308)
+@example(5e-324)
+@example(1.2345678901234568e17)
+def test_every_finite_float_is_written_in_a_form_jsonb_reads_back_as_that_float(
+    value: float,
+) -> None:
+    text = exact_json_text(value)
+
+    assert "e+" not in text  # jsonb would print it without a fraction: an int on reading
+    assert "." in text or "e-" in text  # jsonb keeps the digits after the point
+    assert float(text) == value
+    assert json.loads(text) == value
+    assert isinstance(json.loads(text), float)
