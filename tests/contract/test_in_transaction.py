@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+import pydantic
 import pytest
 
 from event_sourcery import DEFAULT_TENANT, Event, EventStore, StreamId, TenantId
+from event_sourcery._core.encryption import Encryption
 from event_sourcery.backend import Backend
-from event_sourcery.event import Position, Recorded, WrappedEvent
-from event_sourcery.exceptions import ConcurrentStreamWriteError
+from event_sourcery.event import (
+    EventRegistry,
+    Position,
+    RawEvent,
+    Recorded,
+    RecordedRaw,
+    Serde,
+    WrappedEvent,
+)
+from event_sourcery.exceptions import ConcurrentStreamWriteError, UnknownEventName
 from event_sourcery.in_transaction import Listeners
+from event_sourcery.interfaces import StorageStrategy
 from tests.contract.backends import BackendFactory, Capability
 
 pytestmark = pytest.mark.requires(Capability.IN_TRANSACTION_LISTENERS)
@@ -343,3 +355,60 @@ def test_append_rejected_by_the_version_check_calls_no_listener(
         event_store.append(Deposited(amount=2), stream_id=stream_id, expected_version=5)
 
     assert recorder.events == [Deposited(amount=1)], "a rejected append calls no listener"
+
+
+# -- issue 10.9: names listeners cannot resolve ----------------------------------------------------
+
+
+class Unlisted(pydantic.BaseModel):
+    """Not an ``Event`` subclass: only a registry it was added to knows its name."""
+
+    __event_name__: ClassVar[str] = "contract.in_transaction.UnlistedEventType"
+    n: int
+
+
+def test_listeners_resolve_names_with_the_registry_that_named_the_event(
+    backend: Backend, commit: Callable[[], None]
+) -> None:
+    """Listeners get the records just appended, named by the same registry, so a type known only
+    to a replaced registry reaches them: their path meets no unknown name."""
+    registry = EventRegistry()
+    registry.add(Unlisted)
+    backend[EventRegistry] = registry
+    recorder = Recorder()
+    backend.in_transaction.register(recorder, to=Unlisted)  # type: ignore[attr-defined]
+    stream_id = StreamId(category="unlisted")
+
+    backend.event_store.append(Unlisted(n=1), stream_id=stream_id)
+    commit()
+
+    assert [call.wrapped_event.event for call in recorder.calls] == [Unlisted(n=1)]
+    assert recorder.calls[0].stream_id == stream_id
+
+
+def test_a_record_the_dispatcher_cannot_name_raises_unknown_event_name_with_its_record(
+    factory: BackendFactory, backend: Backend, commit: Callable[[], None]
+) -> None:
+    """An event store whose serde names a type the dispatcher's registry lacks (wired by hand):
+    the error carries the record's position and raw record, as from a subscription."""
+    naming = EventRegistry()
+    naming.add(Unlisted)
+    encryption = dataclasses.replace(backend[Encryption], registry=naming)
+    event_store = EventStore(backend[StorageStrategy], Serde(naming, encryption))
+    recorder = Recorder()
+    backend.in_transaction.register(recorder, to="unlisted")  # type: ignore[attr-defined]
+    stream_id = StreamId(category="unlisted")
+
+    with pytest.raises(UnknownEventName) as caught:
+        event_store.append(Unlisted(n=1), stream_id=stream_id)
+    factory.rollback(backend)
+
+    error = caught.value
+    assert error.name == "contract.in_transaction.UnlistedEventType"
+    assert isinstance(error.record, RecordedRaw)
+    assert isinstance(error.record.entry, RawEvent)
+    assert error.record.entry.name == error.name
+    assert error.record.entry.stream_id == stream_id
+    assert error.position is not None
+    assert error.position == error.record.position
+    assert recorder.calls == []

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from event_sourcery._core.records import Position, RecordedRaw, WrappedEvent
 from event_sourcery._core.serde import Serde
 from event_sourcery._core.stream_id import StreamCategory, StreamId, TenantId
+from event_sourcery.exceptions import UnknownEventName
 
 
 class Listener(Protocol):
@@ -78,7 +79,7 @@ class Dispatcher:
         if not self._listeners:
             return
         for raw in raws:
-            event_type = self._serde.registry.type_for_name(raw.entry.name)
+            event_type = self._event_type(raw)
             category = raw.entry.stream_id.category or ""
             listeners = set(self._listeners[event_type]) | set(self._listeners[category])
             if not listeners:
@@ -86,3 +87,16 @@ class Dispatcher:
             record = self._serde.deserialize_record(raw)
             for listener in listeners:
                 listener(record.wrapped_event, record.stream_id, record.tenant_id, record.position)
+
+    def _event_type(self, raw: RecordedRaw) -> type:
+        """The registered type of ``raw``; ``UnknownEventName`` carries its position and record.
+
+        Appends name their events with the registry the dispatcher reads, so only a dispatcher
+        wired by hand to another registry (or given other records) meets an unknown name.
+        """
+        try:
+            return self._serde.registry.type_for_name(raw.entry.name)
+        except UnknownEventName as error:
+            error.position = raw.position
+            error.record = raw
+            raise
