@@ -1,7 +1,7 @@
 """``ExactJSONField``: Django's ``JSONField`` writing floats that ``jsonb`` keeps as floats.
 
 PostgreSQL's ``jsonb`` keeps a number's digits, not its notation, so a float written ``1e+20``
-(as Python writes every float from 1e16 up) would load as an ``int`` (ADR 0010). The field's
+(as Python writes every float from 1e16 up) would load as an ``int`` (ADR 0011). The field's
 encoder writes those floats positionally (``100000000000000000000.0``). For migrations the field
 is a plain ``JSONField``: the schema does not change and no migration is needed.
 """

@@ -18,7 +18,7 @@ class JSONB(TypeDecorator[Any]):
 
     On PostgreSQL the value is sent as JSON text in which floats from 1e16 up are written
     positionally (``100000000000000000000.0``): ``jsonb`` keeps a number's digits, not its
-    notation, so ``1e+20`` would come back as an ``int`` (ADR 0010). ``None`` is JSON ``null``
+    notation, so ``1e+20`` would come back as an ``int`` (ADR 0011). ``None`` is JSON ``null``
     there, as with SQLAlchemy's own ``JSONB``.
     """
 

@@ -1,4 +1,4 @@
-"""JSON forms of event data that come back exactly (ADR 0010)."""
+"""JSON forms of event data that come back exactly (ADR 0011)."""
 
 from __future__ import annotations
 
