@@ -2,7 +2,8 @@
 
 Writer *processes* (``spawn``) each create a few streams, wait for one another at a barrier,
 then run transactions appending 1-``max_events`` events to one or two of their streams (sometimes
-a new one), keep each transaction open a random time before the commit, and roll back a share.
+a new one) or, a share ``delete_ratio`` of them, deleting one of their earlier streams, keep each
+transaction open a random time before the commit, and roll back a share.
 An optional extra writer keeps its first transaction open longer than the subscribers' time
 limit; the others start only once it has written, so they commit while it is open. Two
 subscriber threads in this process (``build_batch`` and ``build_iter``, each with its own
@@ -41,6 +42,7 @@ from event_sourcery_sqlalchemy import SQLAlchemyBackend, SQLAlchemyConfig, confi
 from event_sourcery_sqlalchemy.models import DefaultEvent
 from tests.contract.databases import MARIADB_URL, POSTGRES_URL
 from tests.run_databases import derived
+from tests.stress.deletes import DeletePolicy, DeliveryFeed
 
 STRESS_DATABASE = derived(POSTGRES_URL, "stress")
 """The database the stress runs own on the servers (the contract suite owns the URL's one)."""
@@ -171,6 +173,8 @@ class WriterPlan:
     """When > 0, the first transaction after the start stays open this long (and commits)."""
     wait_for_long: bool = False
     """Start only once the long transaction has written its events."""
+    delete_ratio: float = 0.0
+    """Share of transactions that delete one of the writer's committed streams instead."""
 
 
 @dataclass(frozen=True)
@@ -188,13 +192,45 @@ class TxRecord:
     """After the commit or rollback returned."""
     long: bool = False
     error: str = ""
+    streams: tuple[str, ...] = ()
+    """The stream (uuid hex) of each event, in the order of ``uuids``."""
+    deleted: str = ""
+    """The stream (uuid hex) the transaction deleted, for a delete transaction."""
+
+
+def deleted_streams(transactions: Iterable[TxRecord]) -> dict[str, TxRecord]:
+    """The committed delete transactions by the stream they deleted."""
+    return {t.deleted: t for t in transactions if t.deleted and t.outcome == COMMITTED}
+
+
+def deleted_events(transactions: list[TxRecord]) -> dict[str, TxRecord]:
+    """Each committed event of a stream deleted later, with the delete that removed it.
+
+    (Transactions without ``streams`` wrote to streams nobody deletes.)
+    """
+    deletes = deleted_streams(transactions)
+    return {
+        uuid: deletes[stream]
+        for t in transactions
+        if t.outcome == COMMITTED and t.streams
+        for uuid, stream in zip(t.uuids, t.streams, strict=True)
+        if stream in deletes
+    }
+
+
+def surviving(transactions: list[TxRecord]) -> frozenset[str]:
+    """The committed events of streams never deleted: what a subscription must deliver."""
+    gone = deleted_events(transactions)
+    return frozenset(u for t in transactions if t.outcome == COMMITTED for u in t.uuids) - set(gone)
 
 
 START_WAIT = 30.0
 """How long writers wait for each other (and for the long transaction) before giving up."""
 
 
-def writer_main(plan: WriterPlan, results: Any, ready: Any, long_open: Any) -> None:
+def writer_main(
+    plan: WriterPlan, results: Any, ready: Any, long_open: Any, delivered: Any = None
+) -> None:
     """Entry point of a writer process: puts ``(index, records, error)`` on ``results``.
 
     Each writer creates its streams, waits at the ``ready`` barrier for the others, then (all
@@ -203,7 +239,7 @@ def writer_main(plan: WriterPlan, results: Any, ready: Any, long_open: Any) -> N
     records: list[TxRecord] = []  # kept when the writer fails: they say what was committed
     error = ""
     try:
-        _write(plan, ready, long_open, records)
+        _write(plan, ready, long_open, records, delivered)
     except BaseException:
         error = traceback.format_exc()
         ready.abort()  # never leave the other writers waiting
@@ -212,8 +248,13 @@ def writer_main(plan: WriterPlan, results: Any, ready: Any, long_open: Any) -> N
     results.put((plan.index, records, error))
 
 
-def _write(plan: WriterPlan, ready: Any, long_open: Any, records: list[TxRecord]) -> None:
-    writer = _Writer(plan, records)
+def _write(
+    plan: WriterPlan, ready: Any, long_open: Any, records: list[TxRecord], delivered: Any
+) -> None:
+    deletes = DeletePolicy(plan.delete_ratio, plan.seed + 1)
+    if delivered is not None:
+        deletes.delivered = DeliveryFeed(delivered)
+    writer = _Writer(plan, records, deletes)
     try:
         writer.create_streams()
         ready.wait(START_WAIT)
@@ -231,7 +272,7 @@ CREATE_ATTEMPTS = 5
 class _Writer:
     """One writer's session, streams (with their versions) and transaction records."""
 
-    def __init__(self, plan: WriterPlan, records: list[TxRecord]) -> None:
+    def __init__(self, plan: WriterPlan, records: list[TxRecord], deletes: DeletePolicy) -> None:
         self.plan = plan
         self.rng = random.Random(plan.seed)
         self.engine = make_engine(plan.url)
@@ -240,6 +281,7 @@ class _Writer:
         self.streams: list[StreamId] = []
         self.versions: dict[StreamId, int] = {}
         self.records = records
+        self.deletes = deletes
 
     def close(self) -> None:
         self.session.close()
@@ -254,16 +296,28 @@ class _Writer:
         raise RuntimeError(f"could not create streams: {self.records[-1].error}")
 
     def transaction(self, number: int, long_open: Any | None) -> None:
-        """Append 1-``max_events`` events to one or two streams, wait, commit or roll back.
+        """Append 1-``max_events`` events to one or two streams (or delete one, as the
+        ``DeletePolicy`` says), wait, commit or roll back.
 
         ``long_open`` (an event to set once the events are written) makes it the long one.
         """
         rng, plan = self.rng, self.plan
+        chosen = (
+            None if long_open else self.deletes.victim(self.streams, number == plan.transactions)
+        )
+        if chosen is not None:
+            victim, read = chosen
+            rollback = number < plan.transactions and rng.random() < plan.rollback_ratio
+            hold = rng.uniform(0, plan.hold_max)
+            if self._run(number, [], hold, rollback, delete=victim) == COMMITTED:
+                self.deletes.deleted(victim, read)
+            return
+        streams = self.deletes.active(self.streams)
         count = rng.randint(1, plan.max_events)
-        first = StreamId() if rng.random() < plan.new_stream_ratio else rng.choice(self.streams)
+        first = StreamId() if rng.random() < plan.new_stream_ratio else rng.choice(streams)
         split = rng.randint(1, count - 1) if count > 1 and rng.random() < 0.5 else count
         plan_of = [(first, split)]
-        others = [s for s in self.streams if s != first]
+        others = [s for s in streams if s != first]
         if split < count and others:
             plan_of.append((rng.choice(others), count - split))
         else:
@@ -280,21 +334,38 @@ class _Writer:
         hold: float,
         rollback: bool,
         long_open: Any | None = None,
+        delete: StreamId | None = None,
     ) -> str:
-        """Run one transaction; returns (and records) its outcome."""
+        """Run one transaction (appends, or deleting ``delete``); returns (and records) its
+        outcome."""
         uuids: list[str] = []
+        streams: list[str] = []
         moved: dict[StreamId, int] = {}
         began = time.time()
 
         def record(outcome: str, error: str = "") -> str:
             long = long_open is not None
             ended = time.time()
+            deleted = delete.hex if delete is not None else ""
             self.records.append(
-                TxRecord(self.plan.index, number, tuple(uuids), outcome, began, ended, long, error)
+                TxRecord(
+                    self.plan.index,
+                    number,
+                    tuple(uuids),
+                    outcome,
+                    began,
+                    ended,
+                    long,
+                    error,
+                    tuple(streams),
+                    deleted,
+                )
             )
             return outcome
 
         try:
+            if delete is not None:
+                self.store.delete_stream(delete)
             for stream, count in appends:
                 version = self.versions.get(stream, 0)
                 wrapped = [
@@ -305,6 +376,7 @@ class _Writer:
                     for n in range(1, count + 1)
                 ]
                 uuids.extend(str(w.uuid) for w in wrapped)
+                streams.extend(stream.hex for _ in wrapped)
                 self.store.append(*wrapped, stream_id=stream, expected_version=version)
                 moved[stream] = version + count
             if long_open is not None:
@@ -323,6 +395,13 @@ class _Writer:
             return record(UNCERTAIN, repr(error))
         self.versions.update(moved)
         self.streams.extend([s for s in moved if s not in self.streams])
+        offset = 0
+        for stream, count in appends:
+            self.deletes.committed(stream, uuids[offset : offset + count])
+            offset += count
+        if delete is not None:
+            self.streams.remove(delete)
+            self.versions.pop(delete, None)
         return record(COMMITTED)
 
 
@@ -335,6 +414,9 @@ class Delivery:
     position: int
     at: float
     """Wall clock when the subscriber got it."""
+    asked: float = 0.0
+    """Wall clock when the subscriber asked for the batch that brought it: a ``build_batch``
+    subscription reads it after that (``build_iter`` hands out records it read ahead)."""
 
 
 def close(subscription: Iterator[Any]) -> None:
@@ -369,6 +451,8 @@ class Subscriber(threading.Thread):
         self._expected: frozenset[str] | None = None
         self.writer: SessionWriter | None = None
         """Set by subscribers whose own session also appends (``WritingSubscriber``)."""
+        self.feeds: list[Any] = []
+        """Queues that get the uuids of each delivered batch (``DeliveryFeed`` of writers)."""
 
     def stop_writing(self, timeout: float) -> list[TxRecord]:
         """The transactions of the subscriber's own session, once it closed the last one."""
@@ -412,14 +496,19 @@ class Subscriber(threading.Thread):
 
     def _consume(self, batches: Iterator[list[Recorded]]) -> None:
         missing: set[str] | None = None
+        asked = time.time()
         for batch in batches:
             now = time.time()
             for uuid, position in _uuids_of(batch):
-                self.deliveries.append(Delivery(uuid, position, now))
+                self.deliveries.append(Delivery(uuid, position, now, asked))
                 if missing is not None:
                     missing.discard(uuid)
             if self.writer is not None:
                 self.writer.step(str(r.wrapped_event.uuid) for r in batch)
+            if batch and self.feeds:
+                uuids = [str(r.wrapped_event.uuid) for r in batch]
+                for feed in self.feeds:
+                    feed.put(uuids)
             expected = self._expected
             if missing is None and expected is not None:
                 missing = set(expected) - {d.uuid for d in self.deliveries}
@@ -431,6 +520,7 @@ class Subscriber(threading.Thread):
             if time.monotonic() > self.give_up:
                 self.timed_out = True
                 return
+            asked = time.time()
 
 
 SUBSCRIBER_WRITER = -1
@@ -587,6 +677,8 @@ class Scenario:
     long_hold: float = 0.0
     """When > 0, one more writer keeps its first transaction open this long (the others start
     once it has written and commit meanwhile)."""
+    delete_ratio: float = 0.0
+    """Share of writer transactions deleting one of the writer's earlier streams."""
     timelimit: float = 0.5
     batch_size: int = 10
     seed: int = 1
@@ -614,6 +706,22 @@ class StressReport:
     @property
     def committed(self) -> frozenset[str]:
         return frozenset(self.events(COMMITTED))
+
+    @property
+    def surviving(self) -> frozenset[str]:
+        """Committed events of streams never deleted: every subscriber delivers each once."""
+        return surviving(self.transactions)
+
+    @property
+    def deleted(self) -> dict[str, TxRecord]:
+        """Committed events of deleted streams, with the delete: delivered at most once, and
+        only before the delete committed."""
+        return deleted_events(self.transactions)
+
+    @property
+    def deletes(self) -> list[TxRecord]:
+        """The delete transactions (any outcome)."""
+        return [t for t in self.transactions if t.deleted]
 
     @property
     def not_committed(self) -> frozenset[str]:
@@ -648,12 +756,15 @@ class StressReport:
             if t.writer == SUBSCRIBER_WRITER and t.outcome != COMMITTED
             for u in t.uuids
         )
+        deleted = {u: t.ended for u, t in self.deleted.items()}
         return [
             Verdict.of(
                 name,
                 [d for d in deliveries if name != "writing" or d.uuid not in own],
-                self.committed,
+                self.surviving,
                 self.not_committed,
+                deleted,
+                read_ahead=name == "iter",
             )
             for name, deliveries in self.subscribers.items()
         ]
@@ -681,6 +792,10 @@ class Verdict:
     rolled_back: list[str]
     unknown: list[str]
     repeated_positions: list[int]
+    deleted_delivered: int = 0
+    """Events of streams deleted later that the subscriber got (before the delete)."""
+    read_after_delete: list[str] = field(default_factory=list)
+    """Events of deleted streams read after their delete had committed."""
 
     @classmethod
     def of(
@@ -689,7 +804,13 @@ class Verdict:
         deliveries: list[Delivery],
         committed: frozenset[str],
         not_committed: frozenset[str],
+        deleted: dict[str, float] | None = None,
+        read_ahead: bool = False,
     ) -> Verdict:
+        """``committed``: the events to deliver exactly once; ``deleted``: events that may come
+        at most once, with when their delete had committed (wall clock). A subscriber that reads
+        ahead (``build_iter``) is not held to the read time (its asking time is no bound)."""
+        deleted = deleted or {}
         counts = Counter(d.uuid for d in deliveries)
         positions = Counter(d.position for d in deliveries)
         return cls(
@@ -698,8 +819,14 @@ class Verdict:
             duplicates=sorted(u for u, n in counts.items() if n > 1),
             missing=sorted(committed - counts.keys()),
             rolled_back=sorted(not_committed & counts.keys()),
-            unknown=sorted(counts.keys() - committed - not_committed),
+            unknown=sorted(counts.keys() - committed - not_committed - deleted.keys()),
             repeated_positions=sorted(p for p, n in positions.items() if n > 1),
+            deleted_delivered=len(counts.keys() & deleted.keys()),
+            read_after_delete=sorted(
+                d.uuid
+                for d in deliveries
+                if d.uuid in deleted and not read_ahead and d.asked > deleted[d.uuid]
+            ),
         )
 
     @property
@@ -710,13 +837,16 @@ class Verdict:
             or self.rolled_back
             or self.unknown
             or self.repeated_positions
+            or self.read_after_delete
         )
 
     def __str__(self) -> str:
         return (
             f"{self.subscriber}: delivered={self.delivered} duplicates={len(self.duplicates)} "
             f"missing={len(self.missing)} rolled_back_delivered={len(self.rolled_back)} "
-            f"unknown={len(self.unknown)} repeated_positions={len(self.repeated_positions)}"
+            f"unknown={len(self.unknown)} repeated_positions={len(self.repeated_positions)} "
+            f"deleted_delivered={self.deleted_delivered} "
+            f"read_after_delete={len(self.read_after_delete)}"
             + ("" if self.exact else f" e.g. missing {self.missing[:3]} dup {self.duplicates[:3]}")
         )
 
@@ -742,6 +872,7 @@ def run_stress(url: str, scenario: Scenario) -> StressReport:
             streams=scenario.streams,
             new_stream_ratio=scenario.new_stream_ratio,
             wait_for_long=scenario.long_hold > 0,
+            delete_ratio=scenario.delete_ratio,
         )
         for index in range(scenario.writers)
     ]
@@ -758,6 +889,7 @@ def run_stress(url: str, scenario: Scenario) -> StressReport:
                 streams=scenario.streams,
                 new_stream_ratio=scenario.new_stream_ratio,
                 long_hold=scenario.long_hold,
+                delete_ratio=scenario.delete_ratio,
             )
         )
     subscribers = [
@@ -765,11 +897,15 @@ def run_stress(url: str, scenario: Scenario) -> StressReport:
         Subscriber("iter", url, "iter", 1, scenario.timelimit, give_up),
         WritingSubscriber(url, scenario.batch_size, scenario.timelimit, give_up),
     ]
+    feeds = [context.Queue() if scenario.delete_ratio else None for _ in plans]
+    subscribers[0].feeds = [feed for feed in feeds if feed is not None]
     for subscriber in subscribers:
         subscriber.start()
     processes = [
-        context.Process(target=writer_main, args=(plan, results, ready, long_open), daemon=True)
-        for plan in plans
+        context.Process(
+            target=writer_main, args=(plan, results, ready, long_open, feed), daemon=True
+        )
+        for plan, feed in zip(plans, feeds, strict=True)
     ]
     for process in processes:
         process.start()
@@ -809,9 +945,8 @@ def settle(
         except TimeoutError as error:
             errors.append(f"subscriber {subscriber.label}: {error}")
     writers_done = time.time()
-    committed = frozenset(u for t in transactions if t.outcome == COMMITTED for u in t.uuids)
     for subscriber in subscribers:
-        subscriber.expect(committed, catch_up_seconds)
+        subscriber.expect(surviving(transactions), catch_up_seconds)
     for subscriber in subscribers:
         subscriber.join(max(0.0, give_up - time.monotonic()) + timelimit + 5)
         if subscriber.is_alive():
