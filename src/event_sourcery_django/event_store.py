@@ -34,7 +34,12 @@ from event_sourcery_django.models import (
     Snapshot,
     Stream,
 )
-from event_sourcery_django.ordering import database_key, final_order, writer_tx_id
+from event_sourcery_django.ordering import (
+    database_key,
+    final_order,
+    keep_deleted_keys,
+    writer_tx_id,
+)
 from event_sourcery_django.timestamps import from_db, to_db
 from event_sourcery_django.write_lock import take_write_lock
 
@@ -201,7 +206,13 @@ class DjangoStorageStrategy(StorageStrategy):
 
     def delete_stream(self, stream_id: StreamId) -> None:
         with translated_errors(), transaction.atomic(using=self._using):
-            self._streams(stream_id).delete()  # events and snapshots cascade
+            take_write_lock(self._using)
+            locked = list(self._streams(stream_id).select_for_update().values_list("pk", flat=True))
+            if not locked:
+                return
+            events = Event.objects.using(self._using).filter(stream_id__in=locked)
+            keep_deleted_keys(self._using, events)  # resuming from them stays exact (ADR 0006)
+            Stream.objects.using(self._using).filter(pk__in=locked).delete()  # rows cascade
 
     @property
     def current_position(self) -> Position:

@@ -1,4 +1,5 @@
-"""The app's four tables (SPEC §16.3 names and columns, plus our additions).
+"""The app's tables: the four of SPEC §16.3 (names and columns, plus our additions) and the
+order keys of deleted events.
 
 The table names are Django's defaults for the app label (``event_sourcery_django_stream`` …), so a
 database written by the existing library loads as it is; migration ``0002`` upgrades its schema.
@@ -13,6 +14,8 @@ Additions to the upstream schema (all nullable or defaulted):
 * ``Snapshot``: names as long as event names (200).
 * ``OutboxEntry``: ``failures``, ``last_error`` and ``next_attempt_at`` for retries with backoff and
   dead letters; an index on (tries_left, id) for the pending entries.
+* ``DeletedEvent`` (``event_sourcery_django_event_deleted``, migration ``0003``): the (id, tx_id)
+  of events ``delete_stream`` removed, as the SQLAlchemy backend's ``<events>_deleted``.
 """
 
 from __future__ import annotations
@@ -99,6 +102,26 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} #{self.pk}"
+
+
+class DeletedEvent(models.Model):
+    """The order key of a deleted event (ADR 0006), kept by ``delete_stream`` on PostgreSQL.
+
+    A subscription resumed from a deleted event's position continues after its own (tx_id, id),
+    which no remaining row tells. SQLite orders by id alone and keeps nothing here. The table is
+    named like the SQLAlchemy backend's ``<events>_deleted`` for this app's events table.
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    """The deleted event's id (its position)."""
+    tx_id = models.BigIntegerField(null=True)
+    """The deleted event's order key."""
+
+    class Meta:
+        db_table = "event_sourcery_django_event_deleted"
+
+    def __str__(self) -> str:
+        return f"deleted event #{self.pk}"
 
 
 class Snapshot(models.Model):

@@ -24,7 +24,7 @@ from event_sourcery._store.polling import poll_batches
 from event_sourcery._store.wakeups import generation, wait_local
 from event_sourcery_django.errors import translated_errors
 from event_sourcery_django.event_store import own_writes, raw_event
-from event_sourcery_django.models import Event
+from event_sourcery_django.models import DeletedEvent, Event
 from event_sourcery_django.ordering import after, database_key, final_order, vendor
 
 
@@ -103,7 +103,12 @@ class DjangoEventSource:
         """The order key of a delivered position (looked up once per resume)."""
         events = Event.objects.using(self._using)
         value = events.filter(id=position).values_list(key, flat=True).first()
-        if value is None:  # a deleted event: resume after the newest key at or before it
+        if value is None and key != "id":  # deleted: its key was kept
+            kept = DeletedEvent.objects.using(self._using).filter(id=position)
+            value = kept.values_list("tx_id", flat=True).first()
+        if value is None:
+            # deleted before keys were kept (or not yet ordered): resume after the newest key
+            # at or before it
             value = (
                 events.filter(id__lte=position, **{f"{key}__isnull": False})
                 .order_by(f"-{key}")

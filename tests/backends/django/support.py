@@ -35,7 +35,7 @@ from tests.run_databases import django_database
 
 APP = "event_sourcery_django"
 FIRST_MIGRATION = "0001_initial"
-LATEST_MIGRATION = "0002_unique_versions_order_key_and_outbox_retries"
+LATEST_MIGRATION = "0003_deleted_event_keys"
 POSTGRES_ALIAS = "postgresql"
 UNREACHABLE_ALIAS = "unreachable"
 POSTGRES_DATABASE = django_database()
@@ -161,8 +161,8 @@ def migrate_once(alias: str) -> None:
 
 def empty_tables(alias: str) -> None:
     """Delete every row of this app's tables on ``alias`` (children first)."""
-    from event_sourcery_django.models import Event, OutboxEntry, Snapshot, Stream
+    from event_sourcery_django.models import DeletedEvent, Event, OutboxEntry, Snapshot, Stream
 
     with connections[alias].cursor() as cursor:
-        for model in (OutboxEntry, Snapshot, Event, Stream):
+        for model in (OutboxEntry, Snapshot, Event, Stream, DeletedEvent):
             cursor.execute(f"DELETE FROM {model._meta.db_table}")

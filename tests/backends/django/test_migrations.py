@@ -1,7 +1,8 @@
 """The app's migrations: in sync with the models, and an upgrade path from the existing library.
 
 ``0001_initial`` is the existing library's schema as it shipped (SPEC §16.3, drift included);
-``0002`` upgrades a database written by it without losing a row.
+``0002`` upgrades a database written by it without losing a row; ``0003`` adds the table of
+deleted events' order keys.
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ from tests.backends.django.support import APP, migrate
 
 FIRST = "0001_initial"
 SECOND = "0002_unique_versions_order_key_and_outbox_retries"
+THIRD = "0003_deleted_event_keys"
+ALL = {FIRST, SECOND, THIRD}
 TABLES = {
     "event_sourcery_django_stream",
     "event_sourcery_django_event",
     "event_sourcery_django_snapshot",
     "event_sourcery_django_outboxentry",
+    "event_sourcery_django_event_deleted",
 }
 CREATED_AT = datetime(2024, 2, 29, 13, 14, 15, 123456)
 
@@ -81,7 +85,7 @@ def test_first_migration_is_the_existing_librarys_schema_with_its_drift() -> Non
 def test_migrate_creates_the_tables_and_constraints(database: str) -> None:
     migrate(database)
 
-    assert applied(database) == {FIRST, SECOND}
+    assert applied(database) == ALL
     assert unapplied_migrations(connections[database]) == []
     assert set(connections[database].introspection.table_names()) >= TABLES
     event_constraints = constraints(database, "event_sourcery_django_event")
@@ -98,6 +102,10 @@ def test_migrate_creates_the_tables_and_constraints(database: str) -> None:
     assert stream_constraints["es_django_stream_tenant_idx"]["columns"] == ["tenant_id"]
     outbox_constraints = constraints(database, "event_sourcery_django_outboxentry")
     assert outbox_constraints["es_django_outbox_pending_idx"]["columns"] == ["tries_left", "id"]
+    deleted_constraints = constraints(database, "event_sourcery_django_event_deleted")
+    assert [found["columns"] for found in deleted_constraints.values() if found["primary_key"]] == [
+        ["id"]
+    ]
 
 
 def test_migrations_reverse_to_nothing(database: str) -> None:
@@ -177,7 +185,7 @@ def test_upgrade_from_the_existing_schema_keeps_every_row(database: str) -> None
 
     migrate(database)
 
-    assert applied(database) == {FIRST, SECOND}
+    assert applied(database) == ALL
     named = Stream.objects.using(database).get(pk=written["named"])
     assert (named.uuid is not None, named.name, named.category, named.tenant_id, named.version) == (
         True,
@@ -263,4 +271,4 @@ def test_upgrade_refuses_duplicate_versions_and_changes_nothing(database: str) -
 
     event_model.objects.using(database).filter(pk=duplicate.pk).delete()
     migrate(database)
-    assert applied(database) == {FIRST, SECOND}
+    assert applied(database) == ALL
