@@ -6,10 +6,12 @@ the write lock itself as on Django 4.2; PostgreSQL's ``es_django_stress`` databa
 database alias of its own, ``stress``, so other tests' rows never mix in), three writer processes
 appending through ``DjangoBackend`` do 30 transactions each inside ``transaction.atomic``: 1-3
 events to one or two of their streams (sometimes a new one), holding the block open 0-40 ms, and
-leaving about 20 % of the blocks by raising (a rollback). A fourth writer keeps its first block open
-1.5 s, three times the subscribers' time limit, while the others commit (on PostgreSQL; on SQLite
-they wait for its write lock). Two subscriber threads (``build_batch`` and ``build_iter``) read from
-position 0 meanwhile until every committed event arrived.
+leaving about 20 % of the blocks by raising (a rollback); about one block in eight deletes one of
+the writer's earlier streams instead (``tests/stress/deletes.py``). A fourth writer keeps its
+first block open 1.5 s, three times the subscribers' time limit, while the others commit (on
+PostgreSQL; on SQLite they wait for its write lock). Two subscriber threads (``build_batch`` and
+``build_iter``) read from position 0 meanwhile until every committed event of a surviving stream
+arrived.
 
 Writers are spawned processes: their entry point imports ``tests.backends.django.support``
 (which configures Django) and adds the ``stress`` alias the parent passes them.
@@ -17,6 +19,7 @@ Writers are spawned processes: their entry point imports ``tests.backends.django
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import multiprocessing
 import random
@@ -38,6 +41,7 @@ from event_sourcery import StreamId
 from event_sourcery.event import WrappedEvent
 from tests.run_databases import django_database
 from tests.stress import harness
+from tests.stress.deletes import DeletePolicy, DeliveryFeed
 from tests.stress.harness import (
     COMMITTED,
     FAILED,
@@ -64,6 +68,7 @@ ROLLBACK_RATIO = 0.2
 STREAMS = 3
 NEW_STREAM_RATIO = 0.1
 LONG_HOLD = 1.5
+DELETE_RATIO = 0.12
 MAX_SECONDS = 40.0
 CATCH_UP_SECONDS = 15.0
 
@@ -101,13 +106,14 @@ class Plan:
     long_hold: float = 0.0
     """When > 0, the first transaction after the streams stays open this long (and commits)."""
     wait_for_long: bool = False
+    delete_ratio: float = DELETE_RATIO
 
 
 class _Rollback(Exception):
     """Raised out of the ``atomic`` block: the caller's way to roll back."""
 
 
-def writer_main(plan: Plan, results: Any, ready: Any, long_open: Any) -> None:
+def writer_main(plan: Plan, results: Any, ready: Any, long_open: Any, delivered: Any) -> None:
     """Entry point of a writer process: puts ``(index, records, error)`` on ``results``."""
     from tests.backends.django import support  # noqa: F401  (configures Django)
 
@@ -115,7 +121,7 @@ def writer_main(plan: Plan, results: Any, ready: Any, long_open: Any) -> None:
     error = ""
     try:
         add_alias(plan.database)
-        _write(plan, ready, long_open, records)
+        _write(plan, ready, long_open, records, DeliveryFeed(delivered))
     except BaseException:
         error = traceback.format_exc()
         ready.abort()
@@ -127,20 +133,32 @@ def writer_main(plan: Plan, results: Any, ready: Any, long_open: Any) -> None:
     results.put((plan.index, records, error))
 
 
-def _write(plan: Plan, ready: Any, long_open: Any, records: list[TxRecord]) -> None:
+def _write(
+    plan: Plan, ready: Any, long_open: Any, records: list[TxRecord], feed: DeliveryFeed
+) -> None:
     rng = random.Random(plan.seed)
+    deletes = DeletePolicy(plan.delete_ratio, plan.seed + 1, feed)
     store = backend().event_store
     versions: dict[StreamId, int] = {}
     streams: list[StreamId] = []
 
-    def run(number: int, appends: list[tuple[StreamId, int]], hold: float, rollback: bool) -> str:
+    def run(
+        number: int,
+        appends: list[tuple[StreamId, int]],
+        hold: float,
+        rollback: bool,
+        delete: StreamId | None = None,
+    ) -> str:
         from django.db import transaction
 
         uuids: list[str] = []
+        owners: list[str] = []
         long = plan.long_hold > 0 and number == 1
         began, body_done = time.time(), False
         try:
             with transaction.atomic(using=ALIAS):
+                if delete is not None:
+                    store.delete_stream(delete)
                 for stream, count in appends:
                     version = versions.get(stream, 0)
                     wrapped = [
@@ -151,6 +169,7 @@ def _write(plan: Plan, ready: Any, long_open: Any, records: list[TxRecord]) -> N
                         for n in range(1, count + 1)
                     ]
                     uuids.extend(str(w.uuid) for w in wrapped)
+                    owners.extend(stream.hex for _ in wrapped)
                     store.append(*wrapped, stream_id=stream, expected_version=version)
                 if long:
                     long_open.set()  # the other writers start now and commit meanwhile
@@ -163,14 +182,21 @@ def _write(plan: Plan, ready: Any, long_open: Any, records: list[TxRecord]) -> N
             outcome, error = ROLLED_BACK, ""
         except Exception as failure:
             outcome, error = (UNCERTAIN if body_done else FAILED), repr(failure)
-        records.append(
-            TxRecord(plan.index, number, tuple(uuids), outcome, began, time.time(), long, error)
-        )
+        deleted = delete.hex if delete is not None else ""
+        ended = time.time()
+        record = TxRecord(plan.index, number, tuple(uuids), outcome, began, ended, long, error)
+        records.append(dataclasses.replace(record, streams=tuple(owners), deleted=deleted))
         if outcome == COMMITTED:
+            offset = 0
             for stream, count in appends:
                 versions[stream] = versions.get(stream, 0) + count
                 if stream not in streams:
                     streams.append(stream)
+                deletes.committed(stream, uuids[offset : offset + count])
+                offset += count
+            if delete is not None:
+                streams.remove(delete)
+                versions.pop(delete, None)
         return outcome
 
     for _ in range(5):  # the writer's first streams (SQLite may report its lock busy)
@@ -182,16 +208,24 @@ def _write(plan: Plan, ready: Any, long_open: Any, records: list[TxRecord]) -> N
     if plan.wait_for_long and not long_open.wait(harness.START_WAIT):
         raise RuntimeError("the long transaction did not start")
     for number in range(1, plan.transactions + 1):
+        long = plan.long_hold > 0 and number == 1
+        chosen = None if long else deletes.victim(streams, number == plan.transactions)
+        if chosen is not None:
+            victim, read = chosen
+            rollback = number < plan.transactions and rng.random() < ROLLBACK_RATIO
+            if run(number, [], rng.uniform(0, HOLD_MAX), rollback, victim) == COMMITTED:
+                deletes.deleted(victim, read)
+            continue
+        active = deletes.active(streams)
         count = rng.randint(1, MAX_EVENTS)
-        first = StreamId() if rng.random() < NEW_STREAM_RATIO else rng.choice(streams)
+        first = StreamId() if rng.random() < NEW_STREAM_RATIO else rng.choice(active)
         split = rng.randint(1, count - 1) if count > 1 and rng.random() < 0.5 else count
-        others = [s for s in streams if s != first]
+        others = [s for s in active if s != first]
         appends = [(first, split)]
         if split < count and others:
             appends.append((rng.choice(others), count - split))
         else:
             appends = [(first, count)]
-        long = plan.long_hold > 0 and number == 1
         hold = plan.long_hold if long else rng.uniform(0, HOLD_MAX)
         run(number, appends, hold, not long and rng.random() < ROLLBACK_RATIO)
 
@@ -291,11 +325,15 @@ def run_stress(database: dict[str, Any], long_hold: float) -> StressReport:
         Subscriber("iter", ALIAS, "iter", 1, TIMELIMIT, give_up),
         WritingSubscriber(give_up),
     ]
+    feeds = [context.Queue() for _ in plans]
+    subscribers[0].feeds = feeds
     for subscriber in subscribers:
         subscriber.start()
     processes = [
-        context.Process(target=writer_main, args=(plan, results, ready, long_open), daemon=True)
-        for plan in plans
+        context.Process(
+            target=writer_main, args=(plan, results, ready, long_open, feed), daemon=True
+        )
+        for plan, feed in zip(plans, feeds, strict=True)
     ]
     for process in processes:
         process.start()
@@ -413,10 +451,20 @@ def test_the_run_completes_with_commits_and_rollbacks(run: StressReport) -> None
 def test_every_committed_event_is_delivered_exactly_once_and_no_rolled_back_one(
     run: StressReport,
 ) -> None:
+    """Every committed event of a stream never deleted; those of deleted streams at most once,
+    and a ``build_batch`` subscriber never reads one after its delete committed."""
     assert run.errors == []
     for verdict in run.verdicts():
         assert verdict.exact, str(verdict)
-        assert verdict.delivered == len(run.committed), str(verdict)
+        assert verdict.delivered == len(run.surviving) + verdict.deleted_delivered, str(verdict)
+
+
+def test_streams_are_deleted_some_after_their_events_were_delivered(run: StressReport) -> None:
+    deletes = [t for t in run.deletes if t.outcome == COMMITTED]
+    assert len(deletes) >= WRITERS, [(t.outcome, t.error) for t in run.deletes]
+    for verdict in run.verdicts():
+        if verdict.subscriber != "writing":  # it may lag behind its own open transactions
+            assert verdict.deleted_delivered > 0, str(verdict)
 
 
 def test_the_writing_subscriber_gets_its_own_events_before_the_commit_and_once(
@@ -426,25 +474,40 @@ def test_the_writing_subscriber_gets_its_own_events_before_the_commit_and_once(
 
 
 def test_both_subscribers_deliver_the_same_order(run: StressReport) -> None:
+    """The same order, over every event both got (one may have missed a deleted stream's)."""
     batch, one_by_one = run.subscribers["batch"], run.subscribers["iter"]
-    assert uuids(batch) == uuids(one_by_one)
-    assert [d.position for d in batch] == [d.position for d in one_by_one]
+    both = set(uuids(batch)) & set(uuids(one_by_one))
+    assert run.surviving <= both
+    assert [(d.uuid, d.position) for d in batch if d.uuid in both] == [
+        (d.uuid, d.position) for d in one_by_one if d.uuid in both
+    ]
     if run.url == "sqlite":  # one writer at a time: ids are in commit order
         positions = [d.position for d in batch]
         assert all(a < b for a, b in itertools.pairwise(positions)), positions
 
 
 def test_resuming_from_a_delivered_position_delivers_exactly_the_rest(run: StressReport) -> None:
+    """From positions taken during the run, those of events deleted later included: exactly the
+    surviving events after it."""
     delivered = run.subscribers["batch"]
     assert len(delivered) > 10
-    for index in (0, len(delivered) // 2, len(delivered) - 2):
+    deleted = [index for index, d in enumerate(delivered) if d.uuid in run.deleted]
+    assert deleted, "no delivered event of a deleted stream to resume from"
+    for index in sorted({0, len(delivered) // 2, len(delivered) - 2, deleted[0], deleted[-1]}):
         position = delivered[index].position
-        assert read_after(position) == uuids(delivered[index + 1 :]), f"from {position}"
+        rest = [d.uuid for d in delivered[index + 1 :] if d.uuid in run.surviving]
+        kind = "a deleted event's" if index in deleted else "a surviving event's"
+        assert read_after(position) == rest, f"from {position} ({kind})"
 
 
 def test_event_store_position_is_the_end_of_the_order(run: StressReport) -> None:
+    """A delivered position, at or after the last surviving event, with nothing after it."""
+    delivered = run.subscribers["batch"]
+    order = [d.position for d in delivered]
+    last_surviving = max(index for index, d in enumerate(delivered) if d.uuid in run.surviving)
     position = backend().event_store.position
-    assert position == run.subscribers["batch"][-1].position
+    assert position in order
+    assert order.index(position) >= last_surviving
     assert read_after(position) == []
 
 
