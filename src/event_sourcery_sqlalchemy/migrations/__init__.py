@@ -11,6 +11,8 @@ your own versions directory, then ``alembic upgrade event_sourcery@head`` (or ``
   available.
 * ``event_sourcery_0003`` adds ``event_sourcery_events_deleted``, the order keys of deleted
   events (exact subscriptions across ``delete_stream``).
+* ``event_sourcery_0004`` replaces the index on ``events.name`` with one on
+  ``(name, tx_id, id)``: a subscription to one event type reads only its events.
 
 The migrations cover the default table names only; custom models need migrations of their own
 (``alembic revision --autogenerate`` produces them).
@@ -32,7 +34,7 @@ VERSIONS_PATH = Path(__file__).resolve().parent / "versions"
 FIRST_REVISION = "event_sourcery_0001"
 """The revision of the existing library's schema (``alembic stamp`` it on such databases)."""
 
-HEAD_REVISION = "event_sourcery_0003"
+HEAD_REVISION = "event_sourcery_0004"
 """The latest revision of the branch."""
 
 __all__ = [

@@ -213,7 +213,7 @@ class BaseEvent(_StreamChild):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     uuid: Mapped[UUID | None] = mapped_column(GUID(), nullable=True, unique=True)
-    name: Mapped[str] = mapped_column(ExactString(EVENT_NAME_LENGTH), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(ExactString(EVENT_NAME_LENGTH), nullable=False)
     tx_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     """The writing transaction's id where the database exposes one (subscription order)."""
 
@@ -224,6 +224,7 @@ class BaseEvent(_StreamChild):
         return (
             Index(f"ix_events_stream_id_version_{name}", "db_stream_id", "version", unique=True),
             Index(f"ix_tx_id_id_{name}", "tx_id", "id"),
+            Index(f"ix_name_tx_id_id_{name}", "name", "tx_id", "id"),
             {"sqlite_autoincrement": True},
         )
 

@@ -235,6 +235,7 @@ def test_the_branch_is_a_labelled_line_of_revisions() -> None:
     assert [r.revision for r in reversed(revisions)] == [
         FIRST_REVISION,
         "event_sourcery_0002",
+        "event_sourcery_0003",
         HEAD_REVISION,
     ]
     assert scripts.get_revision(FIRST_REVISION).branch_labels == {BRANCH_LABEL}
