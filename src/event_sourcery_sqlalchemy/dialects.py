@@ -5,7 +5,9 @@
   every transaction has finished (PostgreSQL: ``pg_current_xact_id`` / ``pg_snapshot_xmin``).
   SQLite needs neither: it has one writer at a time, so row ids are in commit order.
   MariaDB/MySQL: committed rows are numbered after the fact by ``sequence_committed``;
-* a wake-up sent with the commit (PostgreSQL ``NOTIFY``).
+* a wake-up sent with the commit (PostgreSQL ``NOTIFY``);
+* subscription reads that start an index range at the cursor (``after``) and, on MariaDB/MySQL,
+  read events along that index before joining streams (``read_along_order``).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from sqlalchemy import (
     Connection,
     Engine,
     Insert,
+    Select,
     Table,
+    and_,
     bindparam,
     func,
     insert,
     literal_column,
+    or_,
     select,
     text,
     update,
@@ -193,6 +198,60 @@ def final_order(
             sequence_committed(connection, events)
             return events.c.tx_id, [events.c.tx_id.is_not(None)], None
     return events.c.id, [], None
+
+
+def after(key: ColumnElement[Any], events: Table, cursor: tuple[int, int]) -> ColumnElement[bool]:
+    """Rows after ``cursor`` = (key value, id) in (key, id) order.
+
+    Written ``key >= v AND (key > v OR id > r)``: the leading ``key >= v`` starts the index
+    range at the cursor. MariaDB cannot start a range at a row comparison ``(key, id) > (v, r)``
+    and walks the index from its start (the whole table on every poll); PostgreSQL can, but
+    estimates its rows badly and then prefers other indexes.
+    """
+    value, row_id = cursor
+    if key is events.c.id:
+        return events.c.id > row_id
+    return and_(key >= value, or_(key > value, events.c.id > row_id))
+
+
+def at_most(key: ColumnElement[Any], events: Table, end: tuple[int, int]) -> ColumnElement[bool]:
+    """Rows at or before ``end`` = (key value, id) in (key, id) order (written like ``after``)."""
+    value, row_id = end
+    if key is events.c.id:
+        return events.c.id <= row_id
+    return and_(key <= value, or_(key < value, events.c.id <= row_id))
+
+
+def read_along_order(
+    connection: Connection,
+    query: Select[Any],
+    events: Table,
+    names: frozenset[str] | None = None,
+) -> Select[Any]:
+    """``query`` reading events along the (key, id) index from the cursor, other tables joined
+    to each row read (MariaDB/MySQL; elsewhere unchanged). Events of one type (``names``) are
+    read along the (name, key, id) index instead: only their rows.
+
+    Left to itself the optimizer starts from a selective filter (the category index on
+    streams, an event type) and sorts every match after the cursor.
+    """
+    if kind(connection) != "mysql":
+        return query
+    query = query.prefix_with("STRAIGHT_JOIN")  # the tables in FROM order: events first
+    columns = ["tx_id", "id"] if names is None or len(names) != 1 else ["name", "tx_id", "id"]
+    index = index_on(events, columns)
+    if index is not None:
+        quoted = connection.dialect.identifier_preparer.quote(index)
+        query = query.with_hint(events, f"FORCE INDEX ({quoted})")
+    return query
+
+
+def index_on(table: Table, columns: list[str]) -> str | None:
+    """The name of ``table``'s index on exactly ``columns`` (``None`` if the model has none)."""
+    for index in table.indexes:
+        if [column.name for column in index.columns] == columns and index.name:
+            return str(index.name)
+    return None
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, func, select, tuple_
+from sqlalchemy import Connection, Engine, Select, Table, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
@@ -147,14 +147,42 @@ class SqlEventSource:
             query = query.where(events.c.name.in_(sorted(selector.names)))
         key, final, self.horizon = dialects.final_order(connection, events)
         cursor = self._cursor.resume(position, lambda p: self._key_at(connection, p, key))
-        query = query.where(tuple_(key, events.c.id) > tuple_(*cursor), *final)
+        conditions = [dialects.after(key, events, cursor), *final]
+        end = None
+        if selector != ALL and not self._shared:
+            end = self._end(connection, key, conditions)
+            if end is None:
+                return Fetched([], position)
+            conditions.append(dialects.at_most(key, events, end))
+        query = query.where(*conditions)
         query = query.order_by(key, events.c.id).add_columns(key.label("order_key"))
+        query = dialects.read_along_order(connection, query, events, selector.names)
         rows = connection.execute(query).all()
+        if end is not None and len(rows) < limit:  # every row up to the end was looked at
+            self._cursor.move(*end)
+            return Fetched([_record(row) for row in rows], end[1])
         if not rows:
             return Fetched([], position)
         last = rows[-1]
         self._cursor.move(last.order_key, last.id)
         return Fetched([_record(row) for row in rows], last.id)
+
+    def _end(
+        self, connection: Connection, key: Any, conditions: list[Any]
+    ) -> tuple[int, int] | None:
+        """The last row after the cursor whose place is final, as (key, id) (``None``: none).
+
+        A filtered read looks at every row up to it, so the cursor moves there even when the
+        last rows do not match: a caught-up subscription to a rare category or event types
+        reads only the rows that arrived since its last read. Taken before the filtered read:
+        rows that become final later come after it (on MariaDB the sequencer numbers them
+        higher). Not on a shared connection, where the session's uncommitted rows are visible.
+        """
+        events = self._events
+        last = select(key, events.c.id).where(*conditions)
+        last = last.order_by(key.desc(), events.c.id.desc()).limit(1)
+        found = connection.execute(dialects.read_along_order(connection, last, events)).first()
+        return None if found is None else (int(found[0] or 0), int(found[1]))
 
     def _key_at(self, connection: Connection, position: Position, key: Any) -> int | None:
         """The order key of a delivered position (looked up once per resume)."""
@@ -167,10 +195,10 @@ class SqlEventSource:
             ).first()
         if found is None or found[0] is None:
             # deleted before keys were kept (or not yet ordered): resume after the newest key
-            # at or before it
-            found = connection.execute(
-                select(func.max(key)).where(events.c.id <= position, key.is_not(None))
-            ).first()
+            # at or before it, found walking the order index down from its end
+            newest = select(key).where(events.c.id <= position, key.is_not(None))
+            newest = dialects.read_along_order(connection, newest.order_by(key.desc()), events)
+            found = connection.execute(newest.limit(1)).first()
         return found[0] if found else None
 
     def wait_for_events(self, after: Position, timeout: float) -> None:
