@@ -55,7 +55,9 @@ class KurrentDBBackend(Backend):
         self[KurrentDBClient] = client
         self[KurrentDBConfig] = config or KurrentDBConfig()
         self[StorageStrategy] = _storage_strategy
-        self[SubscriptionStrategy] = lambda c: KurrentDBSubscriptionStrategy(c[KurrentDBClient])
+        self[SubscriptionStrategy] = lambda c: KurrentDBSubscriptionStrategy(
+            c[KurrentDBClient], c[KurrentDBConfig].timeout
+        )
         return self
 
     def with_outbox(self, filterer: OutboxFiltererStrategy = no_filter) -> Self:

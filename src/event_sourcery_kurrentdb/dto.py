@@ -61,9 +61,15 @@ def snapshot_event(event: RecordedEvent, name: Name, meta: metadata.EventMetadat
     return raw
 
 
+TOMBSTONE = "$streamDeleted"
+"""The type of the record a hard delete (tombstone) writes into the stream itself."""
+
+
 def recorded(event: RecordedEvent) -> RecordedRaw | None:
     """The ``RecordedRaw`` of an event read from ``$all``, ``None`` if it is not an event of an
-    Event Sourcery stream (system, snapshot or foreign streams)."""
+    Event Sourcery stream (system, snapshot or foreign streams, a tombstone)."""
+    if event.type == TOMBSTONE:
+        return None
     meta = read_metadata(event)
     name = Name.parse(event.stream_name, meta.stream_name)
     if name is None:

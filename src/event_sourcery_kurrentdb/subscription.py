@@ -4,6 +4,10 @@ One subscription call per iterator, live after catching up, feeding the core sub
 (``poll_batches``, ADR 0005). Filters are anchored and escaped (see ``stream.scope`` and
 ``stream.event_types``): a category never matches a longer one, dots in type names are literal,
 and snapshot, system and foreign streams never reach a subscriber.
+
+Deleted events stay in ``$all`` until the server scavenges; a subscription skips those its
+stream no longer shows (``Visibility``), so that one resumed from any position delivers what
+the SQL backends do, where deleted rows are gone.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from kurrentdbclient import KurrentDBClient, RecordedEvent
+from kurrentdbclient.exceptions import NotFoundError, StreamIsDeletedError
 
 from event_sourcery._core.cursor import ALL, Fetched, Selector
 from event_sourcery._core.records import Position, RecordedRaw
@@ -23,6 +28,46 @@ from event_sourcery_kurrentdb.errors import translated_errors
 from event_sourcery_kurrentdb.feed import Feed, FeedEnded
 from event_sourcery_kurrentdb.stream import event_types, scope
 
+_GONE = 2**63
+"""Above every stream revision: the first revision a missing or tombstoned stream shows."""
+
+
+class Visibility:
+    """Whether the event's stream still shows it: not deleted, truncated or tombstoned.
+
+    One read of the stream from the revision of its first event met since ``forget`` (one per
+    stream and fetch): the first revision it returns is where the stream begins now. A stream
+    deleted after that read shows its later events of the same fetch, as a SQL read just
+    before the delete would.
+    """
+
+    def __init__(self, client: KurrentDBClient, timeout: float | None) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._first: dict[str, int] = {}
+
+    def forget(self) -> None:
+        self._first.clear()
+
+    def shows(self, event: RecordedEvent) -> bool:
+        first = self._first.get(event.stream_name)
+        if first is None:
+            first = self._first[event.stream_name] = self._first_shown(event)
+        return event.stream_position >= first
+
+    def _first_shown(self, event: RecordedEvent) -> int:
+        with translated_errors():
+            try:
+                shown = self._client.get_stream(
+                    event.stream_name,
+                    stream_position=event.stream_position,
+                    limit=1,
+                    timeout=self._timeout,
+                )
+            except (NotFoundError, StreamIsDeletedError):
+                return _GONE
+        return shown[0].stream_position if shown else _GONE
+
 
 class SubscriptionSource:
     """The ``EventSource`` of one open catch-up subscription.
@@ -31,12 +76,14 @@ class SubscriptionSource:
     takes what has arrived (the ``position`` argument is where the subscription already is).
     """
 
-    def __init__(self, feed: Feed[RecordedEvent]) -> None:
+    def __init__(self, feed: Feed[RecordedEvent], visibility: Visibility) -> None:
         self._feed = feed
+        self._visibility = visibility
         self._waiting: RecordedEvent | None = None
 
     def fetch_after(self, position: Position, limit: int, selector: Selector) -> Fetched:
         records: list[RecordedRaw] = []
+        self._visibility.forget()
         while len(records) < limit:
             event = self._waiting if self._waiting is not None else self._next(0)
             self._waiting = None
@@ -45,7 +92,7 @@ class SubscriptionSource:
             position = event.commit_position
             # an event-type filter sees every stream: keep only events of event streams
             record = dto.recorded(event)
-            if record is not None and selector.matches(record):
+            if record is not None and selector.matches(record) and self._visibility.shows(event):
                 records.append(record)
         return Fetched(records, position)
 
@@ -67,8 +114,9 @@ class SubscriptionSource:
 class KurrentDBSubscriptionStrategy(SubscriptionStrategy):
     """Subscriptions of every tenant through one ``KurrentDBClient``."""
 
-    def __init__(self, client: KurrentDBClient) -> None:
+    def __init__(self, client: KurrentDBClient, timeout: float | None = None) -> None:
         self._client = client
+        self._timeout = timeout
 
     def subscribe_to_all(
         self, start_from: Position, batch_size: int, timelimit: timedelta
@@ -104,7 +152,7 @@ class KurrentDBSubscriptionStrategy(SubscriptionStrategy):
             )
         feed: Feed[RecordedEvent] = Feed(iter(subscription), subscription.stop)
         try:
-            source = SubscriptionSource(feed)
+            source = SubscriptionSource(feed, Visibility(self._client, self._timeout))
             yield from poll_batches(source, start_from, batch_size, timelimit, selector)
         finally:
             feed.close()

@@ -187,10 +187,6 @@ class KurrentDBFactory(BackendFactory):
                 "KurrentDB addresses a stream by its uuid; the name is kept in event metadata, "
                 "not as a unique key, so a name reused with another uuid cannot be detected"
             ),
-            Capability.RESUME_AFTER_DELETED_POSITION: (
-                "known gap, to be fixed under issue 10: the subscription resumes at the deleted "
-                "event's commit position and delivers that event again"
-            ),
             Capability.UNIQUE_EVENT_UUIDS: (
                 "KurrentDB keeps no unique index of event ids: an id stored before (in this or "
                 "another stream) is stored again; only repeats inside one append are refused "

@@ -230,11 +230,70 @@ def test_all_subscription_skips_snapshots_metadata_and_foreign_streams(
         current_version=StreamState.ANY,
     )
     store.delete_stream(StreamId())  # a no-op on a missing stream
-    store.delete_stream(stream_id)  # writes stream metadata
+    gone = StreamId()
+    store.append(Booked(seat="gone"), stream_id=gone)
+    store.delete_stream(gone)  # writes stream metadata
 
     records = drain(backend, start)
 
     assert [r.wrapped_event.event for r in records] == [Booked(seat="kept")]
+
+
+# --- deleted streams: their events stay in $all until the server scavenges ------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param({}, id="all"),
+        pytest.param({"category": "seat"}, id="category"),
+        pytest.param({"events": [Booked]}, id="events"),
+    ],
+)
+def test_a_subscription_passing_over_a_deleted_stream_skips_its_events(
+    backend: Backend, target: dict[str, object]
+) -> None:
+    store = backend.event_store
+    start = store.position or 0
+    doomed = StreamId(category="seat")
+    store.append(Booked(seat="a"), stream_id=StreamId(category="seat"))
+    store.append(Booked(seat="d1"), Booked(seat="d2"), stream_id=doomed)
+    store.append(Booked(seat="b"), stream_id=StreamId(category="seat"))
+    store.delete_stream(doomed)
+
+    records = drain(backend, start, **target)
+
+    assert [r.wrapped_event.event.seat for r in records] == ["a", "b"]
+
+
+def test_a_recreated_stream_delivers_only_the_events_appended_after_the_delete(
+    backend: Backend,
+) -> None:
+    store = backend.event_store
+    start = store.position or 0
+    stream_id = StreamId()
+    store.append(Booked(seat="old"), stream_id=stream_id)
+    store.delete_stream(stream_id)
+    store.append(Booked(seat="new"), stream_id=stream_id)
+
+    records = drain(backend, start)
+
+    assert [(r.wrapped_event.event.seat, r.wrapped_event.version) for r in records] == [("new", 1)]
+
+
+def test_the_events_of_a_tombstoned_stream_are_skipped(
+    backend: Backend, client: KurrentDBClient
+) -> None:
+    store = backend.event_store
+    start = store.position or 0
+    stream_id = StreamId()
+    store.append(Booked(seat="gone"), stream_id=stream_id)
+    store.append(Booked(seat="kept"), stream_id=StreamId())
+    client.tombstone_stream(str(Name(stream_id, "")), current_version=StreamState.ANY)
+
+    records = drain(backend, start)
+
+    assert [r.wrapped_event.event.seat for r in records] == ["kept"]
 
 
 def test_the_outbox_never_sees_snapshots(backend: Backend) -> None:
